@@ -1,0 +1,127 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { configSchema, type Config } from './schema';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** The package root (where package.json lives), found from this file whether run from src/ or dist/. */
+export function packageRoot(): string {
+  let dir = __dirname;
+  while (!fs.existsSync(path.join(dir, 'package.json'))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('package.json not found above ' + __dirname);
+    dir = up;
+  }
+  return dir;
+}
+
+export const DEFAULT_CONFIG_FILE = () => path.join(packageRoot(), 'config', 'default.yaml');
+
+/** Environment variables for what differs per deployment, and where they land in the config. */
+export const ENV_KEYS: Record<string, string[]> = {
+  PORT: ['server', 'port'],
+  HOST: ['server', 'host'],
+  METRICS_PORT: ['server', 'metricsPort'],
+  PUBLIC_URL: ['server', 'publicUrl'],
+  DATABASE_PATH: ['database', 'path'],
+  LOG_LEVEL: ['logging', 'level'],
+  SCIM_TOKEN: ['scim', 'token'],
+  AIRFLOW_URL: ['airflow', 'url'],
+  AIRFLOW_API_VERSION: ['airflow', 'apiVersion'],
+  AIRFLOW_USERNAME: ['airflow', 'apiUser'],
+  AIRFLOW_PASSWORD: ['airflow', 'apiPassword'],
+  AIRFLOW_PASSWORD_FILE: ['airflow', 'apiPasswordFile'],
+  RECONCILE_SCHEDULE: ['reconcile', 'schedule'],
+};
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Objects merge key by key; arrays and scalars replace. */
+export function deepMerge(base: Obj, over: Obj): Obj {
+  const out: Obj = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    out[k] = isObj(v) && isObj(out[k]) ? deepMerge(out[k] as Obj, v) : v;
+  }
+  return out;
+}
+
+function readYaml(file: string, problems: string[]): Obj {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    problems.push(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    return {};
+  }
+  const doc = YAML.parseDocument(text);
+  if (doc.errors.length) {
+    for (const err of doc.errors) problems.push(`${file}: ${err.message.split('\n')[0]}`);
+    return {};
+  }
+  const v = doc.toJS() ?? {};
+  if (!isObj(v)) {
+    problems.push(`${file}: the top level must be a mapping`);
+    return {};
+  }
+  return v;
+}
+
+export interface LoadOptions {
+  /** Extra config file (--config); AIRFLOW_SCIM_CONFIG when absent. */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Overrides applied last, for tests and the demo. */
+  overrides?: Obj;
+}
+
+/** Reads default.yaml, then the given file, then the environment; validates once; returns a frozen Config. */
+export function loadConfig(opts: LoadOptions = {}): Config {
+  const env = opts.env ?? process.env;
+  const problems: string[] = [];
+  let raw = readYaml(DEFAULT_CONFIG_FILE(), problems);
+  const file = opts.file ?? env.AIRFLOW_SCIM_CONFIG;
+  if (file) raw = deepMerge(raw, readYaml(file, problems));
+  for (const [name, keyPath] of Object.entries(ENV_KEYS)) {
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    raw = deepMerge(raw, keyPath.reduceRight<Obj>((acc, k) => ({ [k]: acc }), value as unknown as Obj));
+  }
+  if (opts.overrides) raw = deepMerge(raw, opts.overrides);
+  return parseConfig(raw, problems);
+}
+
+export function parseConfig(raw: unknown, problems: string[] = []): Config {
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const where = issue.path.map(String).join('.') || '(top level)';
+      const keys = 'keys' in issue && Array.isArray(issue.keys) ? ` (${issue.keys.join(', ')})` : '';
+      problems.push(`${where}: ${issue.message}${keys}`);
+    }
+  }
+  if (problems.length || !result.success) throw new ConfigError(problems);
+  const config = result.data;
+  if (config.airflow.apiPasswordFile && !config.airflow.apiPassword) {
+    try {
+      config.airflow.apiPassword = fs.readFileSync(config.airflow.apiPasswordFile, 'utf8').trim();
+    } catch (e) {
+      throw new ConfigError([`airflow.apiPasswordFile: cannot read ${config.airflow.apiPasswordFile} (${(e as NodeJS.ErrnoException).code})`]);
+    }
+  }
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

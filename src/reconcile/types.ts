@@ -1,0 +1,93 @@
+import type { Permission } from '../airflow/types';
+
+/** Why a user gets a role: which group, through which mapping rule. */
+export interface RoleSource {
+  group: string | null; // group displayName; null for the default roles
+  rule: string; // e.g. 'group: airflow-admins', 'groupPattern: airflow-*', 'default'
+  roles: string[];
+}
+
+/** An Airflow account the IdP wants. */
+export interface DesiredUser {
+  username: string;
+  email: string;
+  firstName: string;
+  lastName: string;
+  roles: string[]; // sorted, unique
+  scimUserId: string;
+  sources: RoleSource[];
+}
+
+export interface DesiredRole {
+  name: string;
+  permissions: Permission[];
+}
+
+export interface DesiredState {
+  users: DesiredUser[];
+  roles: DesiredRole[];
+  /** SCIM users that get no account, and why (inactive, in no mapped group, ...); keyed by Airflow username. */
+  excluded: Array<{ username: string; scimUserId: string; reason: string }>;
+}
+
+/** The plan is data (STYLE habit 5): printed by the CLI, compared by tests, applied by apply.ts. */
+export type Action =
+  | { kind: 'create-role'; role: string; permissions: Permission[]; reason: string }
+  | { kind: 'add-role-permissions'; role: string; permissions: Permission[]; reason: string }
+  | { kind: 'create-user'; username: string; user: DesiredUser; reason: string }
+  | { kind: 'adopt-user'; username: string; scimUserId: string; reason: string }
+  | {
+      kind: 'update-user';
+      username: string;
+      changes: Partial<Record<'email' | 'firstName' | 'lastName' | 'roles', { before: unknown; after: unknown }>>;
+      reason: string;
+    }
+  | { kind: 'deprovision-user'; username: string; mode: 'strip-roles' | 'delete'; rolesBefore: string[]; adminRemoval: boolean; reason: string };
+
+export type ActionKind = Action['kind'];
+
+/** Things the plan saw and will not (or cannot) fix: reported, never applied. */
+export type Drift =
+  | { kind: 'extra-permissions'; role: string; permissions: Permission[]; note: string }
+  | { kind: 'email-clash'; username: string; email: string; holder: string; note: string }
+  | { kind: 'unknown-role'; role: string; usernames: string[]; note: string }
+  | { kind: 'protected'; username: string; note: string }
+  | { kind: 'unowned'; username: string; note: string };
+
+export interface Plan {
+  actions: Action[];
+  drift: Drift[];
+  /** Desired users already as wanted. */
+  unchanged: number;
+  /** Managed (owned) users in Airflow, for the percentage limit. */
+  managedUsers: number;
+}
+
+/** The safety step's answer (pure): what may be applied now and what is held back, with the reason. */
+export interface SafetyVerdict {
+  allowed: Action[];
+  held: Action[];
+  blocked: null | { reason: string; deprovisions: number; windowCount: number; limit: number; percentLimit: number };
+}
+
+export type RunResult = 'applied' | 'nothing-to-do' | 'blocked' | 'failed' | 'partial' | 'planned';
+
+export interface ActionOutcome {
+  action: Action;
+  ok: boolean;
+  error?: string;
+}
+
+export interface RunReport {
+  id?: number;
+  trigger: 'schedule' | 'change' | 'cli' | 'startup';
+  dryRun: boolean;
+  started: string;
+  finished: string;
+  result: RunResult;
+  seq: number;
+  plan: Plan;
+  verdict: SafetyVerdict;
+  outcomes: ActionOutcome[];
+  error?: string;
+}

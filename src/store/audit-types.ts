@@ -1,0 +1,49 @@
+/** The audit trail: every SCIM write and every Airflow change, with before and after (no secrets). */
+export interface AuditEntry {
+  id?: number;
+  at: string;
+  /** scim: a SCIM request; airflow: a change applied to Airflow; admin: a CLI action (tokens, forced apply). */
+  source: 'scim' | 'airflow' | 'admin';
+  /** Token name, "reconciler", "cli". */
+  actor: string;
+  clientIp?: string;
+  method?: string;
+  path?: string;
+  requestId?: string;
+  resourceType?: string;
+  resourceId?: string;
+  /** The human handle: SCIM userName / group displayName, or the Airflow username / role name. */
+  subject?: string;
+  /** e.g. "created", "replaced", "patched", "deleted", "failed", "create-user", "set-roles", "blocked". */
+  action: string;
+  outcome: 'success' | 'failure';
+  status?: number;
+  /** Attributes changed: { before, after } or { error } or { added, removed } for memberships. */
+  detail?: Record<string, unknown>;
+}
+
+export interface AuditQuery {
+  since?: Date;
+  /** Matches subject, case-insensitively. */
+  subject?: string;
+  source?: AuditEntry['source'];
+  limit?: number;
+}
+
+export interface AuditLog {
+  record(entry: AuditEntry): void;
+  /** Oldest first. */
+  query(q: AuditQuery): AuditEntry[];
+}
+
+/** Secrets never reach the audit trail or logs. */
+const SECRET_KEYS = /^(password|token|secret|authorization|apiPassword|access_token)$/i;
+export function redact<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(redact) as T;
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEYS.test(k) ? '[redacted]' : redact(v);
+    return out as T;
+  }
+  return value;
+}
