@@ -1,0 +1,80 @@
+import type { Action, Drift, RunReport } from '../reconcile/types';
+
+/** A plain text table: columns padded to the widest cell. */
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (c ?? '').padEnd(widths[i])).join('  ').trimEnd();
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+export function describeAction(a: Action): { target: string; change: string } {
+  switch (a.kind) {
+    case 'create-role':
+      return { target: `role ${a.role}`, change: `create with ${a.permissions.length} permission(s)` };
+    case 'add-role-permissions':
+      return { target: `role ${a.role}`, change: `add ${a.permissions.map((p) => p.join(' on ')).join(', ')}` };
+    case 'create-user':
+      return { target: a.username, change: `create, roles [${a.user.roles.join(', ')}]` };
+    case 'adopt-user':
+      return { target: a.username, change: 'adopt existing Airflow user' };
+    case 'update-user':
+      return {
+        target: a.username,
+        change: Object.entries(a.changes)
+          .map(([field, c]) => `${field}: ${show(c?.before)} -> ${show(c?.after)}`)
+          .join('; '),
+      };
+    case 'deprovision-user':
+      return { target: a.username, change: a.mode === 'delete' ? 'delete account' : `strip roles [${a.rolesBefore.join(', ')}], random password` };
+  }
+}
+
+const show = (v: unknown) => (Array.isArray(v) ? `[${v.join(', ')}]` : JSON.stringify(v));
+
+export function describeDrift(d: Drift): string {
+  switch (d.kind) {
+    case 'extra-permissions':
+      return `role ${d.role}: ${d.note}`;
+    case 'email-clash':
+      return `${d.username}: ${d.note}`;
+    case 'unknown-role':
+      return `role ${d.role}: ${d.note}`;
+    case 'protected':
+    case 'unowned':
+      return `${d.username}: ${d.note}`;
+  }
+}
+
+/** The readable plan the `reconcile` command prints. */
+export function formatReport(r: RunReport): string {
+  const held = new Set(r.verdict.held);
+  const outcome = new Map(r.outcomes.map((o) => [o.action, o]));
+  const rows = r.plan.actions.map((a) => {
+    const d = describeAction(a);
+    const o = outcome.get(a);
+    const status = held.has(a) ? 'HELD' : r.dryRun ? 'planned' : o ? (o.ok ? 'done' : `FAILED: ${o.error}`) : 'skipped';
+    return [a.kind, d.target, d.change, status, a.reason];
+  });
+  const out: string[] = [];
+  out.push(r.dryRun ? 'Plan (dry run: nothing applied)' : 'Plan');
+  out.push(rows.length ? table(['ACTION', 'TARGET', 'CHANGE', 'STATUS', 'REASON'], rows) : '  nothing to do: Airflow matches the IdP');
+  if (r.plan.drift.length) {
+    out.push('', 'Drift reported, not changed:');
+    for (const d of r.plan.drift) out.push(`  - ${describeDrift(d)}`);
+  }
+  if (r.verdict.blocked) {
+    const b = r.verdict.blocked;
+    out.push(
+      '',
+      `BLOCKED by the safety limits: ${b.reason}`,
+      `  ${r.verdict.held.length} deprovision(s) held back; the other actions ${r.dryRun ? 'would be' : 'were'} applied.`,
+      '  If this is intended, run: airflow-scim reconcile --allow-mass-deprovision',
+    );
+  }
+  out.push(
+    '',
+    `Result: ${r.result}. ${r.plan.actions.length} action(s), ${r.plan.unchanged} user(s) already in step, ${r.plan.managedUsers} managed.` +
+      (r.error ? ` Error: ${r.error}` : ''),
+  );
+  return out.join('\n');
+}

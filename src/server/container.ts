@@ -1,0 +1,81 @@
+import { createAirflowClient } from '../airflow/detect';
+import type { AirflowClient } from '../airflow/types';
+import type { Config } from '../config/schema';
+import { systemClock, uuidGenerator, type Clock } from '../core/clock';
+import { createLogger, type Logger } from '../logger';
+import { Metrics } from '../metrics';
+import { Reconciler } from '../reconcile/reconciler';
+import { SqliteReconcileState } from '../reconcile/sqlite-state';
+import type { ReconcileState } from '../reconcile/state';
+import { TokenService } from '../scim/tokens';
+import type { AuditLog } from '../store/audit-types';
+import { openDatabase, type Db } from '../store/database';
+import { SqliteAuditLog } from '../store/sqlite-audit';
+import { SqliteIdentityStore } from '../store/sqlite-identity';
+import { SqliteTokenStore } from '../store/sqlite-tokens';
+import type { IdentityStore } from '../store/types';
+
+/** Everything the service and the CLI need, built in one place (STYLE habit 11: the composition root). */
+export interface Container {
+  config: Config;
+  clock: Clock;
+  logger: Logger;
+  db: Db;
+  store: IdentityStore;
+  audit: AuditLog;
+  tokens: TokenService;
+  state: ReconcileState;
+  metrics: Metrics;
+  /** null when no AIRFLOW_URL is configured: the service then only stores SCIM state. */
+  airflow: AirflowClient | null;
+  reconciler: Reconciler | null;
+  close(): void;
+}
+
+export function buildContainer(config: Config, opts: { logger?: Logger; clock?: Clock } = {}): Container {
+  const clock = opts.clock ?? systemClock;
+  const logger = opts.logger ?? createLogger(config.logging.level);
+  const db = openDatabase(config.database.path);
+  const audit = new SqliteAuditLog(db);
+  const store = new SqliteIdentityStore(db, audit, clock, uuidGenerator);
+  const tokens = new TokenService(new SqliteTokenStore(db), clock, config.scim.token);
+  const state = new SqliteReconcileState(db);
+  const metrics = new Metrics();
+  const airflow = config.airflow.url
+    ? createAirflowClient(config.airflow, logger.child({ component: 'airflow' }), {
+        onCall: (endpoint: string, status: number | string) => metrics.airflowCall(endpoint, String(status)),
+      })
+    : null;
+  const reconciler = airflow
+    ? new Reconciler({ store, airflow, state, audit, config, clock, logger: logger.child({ component: 'reconcile' }), metrics: reconcileHooks(metrics) })
+    : null;
+  return {
+    config,
+    clock,
+    logger,
+    db,
+    store,
+    audit,
+    tokens,
+    state,
+    metrics,
+    airflow,
+    reconciler,
+    close: () => db.close(),
+  };
+}
+
+/** Adapts the reconciler's hooks to Prometheus metrics. */
+function reconcileHooks(metrics: Metrics) {
+  return {
+    onRun: (report: { result: string; started: string; finished: string }) => {
+      metrics.runFinished(report.result, (Date.parse(report.finished) - Date.parse(report.started)) / 1000);
+      if (report.result === 'applied' || report.result === 'nothing-to-do') metrics.lastSuccess(new Date(report.finished));
+      metrics.blocked(report.result === 'blocked');
+    },
+    onAction: (kind: string, ok: boolean) => metrics.action(kind, ok),
+    onDrift: (kind: string, n: number) => metrics.drift(kind, n),
+    onLag: (seconds: number) => metrics.lag(seconds),
+    onPending: (n: number) => metrics.pending(n),
+  };
+}

@@ -1,0 +1,82 @@
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startMetricsServer } from '../metrics';
+import { ReconcileLoop } from '../reconcile/trigger';
+import { createApp } from './app';
+import type { Container } from './container';
+import { serviceStatus } from './status';
+
+export interface RunningService {
+  url: string;
+  metricsUrl: string;
+  server: http.Server;
+  loop: ReconcileLoop | null;
+  /** Graceful stop: stop accepting, finish in-flight requests and the current apply step, close the database. */
+  stop(): Promise<void>;
+}
+
+/** Starts the SCIM API, the metrics endpoint and the reconcile loop of a built container. */
+export async function startService(c: Container): Promise<RunningService> {
+  const log = c.logger.child({ component: 'serve' });
+  let loop: ReconcileLoop | null = null;
+  const app = createApp({
+    store: c.store,
+    audit: c.audit,
+    tokens: c.tokens,
+    config: c.config,
+    clock: c.clock,
+    logger: c.logger,
+    metrics: c.metrics,
+    onChange: () => loop?.notifyChange(),
+    health: {
+      live: () => {
+        c.db.prepare('SELECT 1').get();
+        return true;
+      },
+      ready: async () => {
+        const s = await serviceStatus({ db: c.db, store: c.store, state: c.state, airflow: c.airflow });
+        return { ready: s.ready, checks: s.checks };
+      },
+    },
+  });
+  const server = await new Promise<http.Server>((resolve, reject) => {
+    const s = app.listen(c.config.server.port, c.config.server.host, () => resolve(s));
+    s.once('error', reject);
+  });
+  const metricsServer = await startMetricsServer(c.metrics, c.config.server.metricsPort, c.config.server.host);
+  const port = (server.address() as AddressInfo).port;
+  const metricsPort = (metricsServer.address() as AddressInfo).port;
+  const url = `http://${displayHost(c.config.server.host)}:${port}/scim/v2`;
+  const metricsUrl = `http://${displayHost(c.config.server.host)}:${metricsPort}/metrics`;
+
+  if (c.reconciler && c.config.reconcile.enabled) {
+    loop = new ReconcileLoop({
+      reconciler: c.reconciler,
+      store: c.store,
+      config: c.config.reconcile,
+      logger: c.logger.child({ component: 'loop' }),
+      clock: c.clock,
+    });
+    loop.start();
+  } else {
+    log.warn(c.reconciler ? 'reconcile.enabled is false: SCIM changes are stored, Airflow is left alone' : 'AIRFLOW_URL is not set: SCIM changes are stored, nothing is reconciled');
+  }
+  log.info('listening', { url, metricsUrl, airflow: c.config.airflow.url ?? null, database: c.config.database.path });
+
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    (stopping ??= (async () => {
+      log.info('shutting down: finishing in-flight requests and the current apply step');
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections?.();
+      const deadline = new Promise<void>((resolve) => setTimeout(resolve, c.config.server.shutdownTimeout).unref());
+      await Promise.race([Promise.all([closed, loop?.stop()]), deadline]);
+      server.closeAllConnections?.();
+      await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
+      c.close();
+      log.info('stopped');
+    })());
+  return { url, metricsUrl, server, loop, stop };
+}
+
+const displayHost = (h: string) => (h === '0.0.0.0' || h === '::' ? 'localhost' : h);

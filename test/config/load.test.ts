@@ -1,0 +1,96 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigError, loadConfig, parseConfig } from '../../src/config/load';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cfg-'));
+const write = (name: string, text: string) => {
+  const p = path.join(tmp, name);
+  fs.writeFileSync(p, text);
+  return p;
+};
+
+describe('loadConfig', () => {
+  it('embedded defaults match the documented quick start', () => {
+    const c = loadConfig({ env: {} });
+    expect(c.server.port).toBe(8080);
+    expect(c.server.metricsPort).toBe(9464);
+    expect(c.database.path).toBe('./data/airflow-scim.db');
+    expect(c.airflow.url).toBeNull();
+    expect(c.airflow.apiVersion).toBe('auto');
+    expect(c.airflow.username).toBe('{userName}');
+    expect(c.deprovision).toBe('strip-roles');
+    expect(c.safety).toEqual({ protectedUsers: ['admin'], maxDeprovisions: 10, maxDeprovisionPercent: 10, window: 3_600_000 });
+    expect(c.reconcile.debounce).toBe(250);
+    expect(c.reconcile.schedule).toBe('*/5 * * * *');
+  });
+
+  it('a config file overrides only the keys it sets, and the environment overrides the file', () => {
+    const file = write('a.yaml', 'server:\n  port: 9000\nroles:\n  mappings:\n    - group: airflow-admins\n      roles: [Admin]\n');
+    const c = loadConfig({ file, env: { PORT: '7000', DATABASE_PATH: '/data/x.db', SCIM_TOKEN: 'a-long-enough-bootstrap-token', AIRFLOW_URL: 'http://airflow:8080', AIRFLOW_API_VERSION: '3' } });
+    expect(c.server.port).toBe(7000);
+    expect(c.server.metricsPort).toBe(9464);
+    expect(c.database.path).toBe('/data/x.db');
+    expect(c.scim.token).toBe('a-long-enough-bootstrap-token');
+    expect(c.airflow.url).toBe('http://airflow:8080');
+    expect(c.airflow.apiVersion).toBe('3');
+    expect(c.roles.mappings).toEqual([{ group: 'airflow-admins', roles: ['Admin'] }]);
+  });
+
+  it('AIRFLOW_SCIM_CONFIG names the file when --config is absent', () => {
+    const file = write('b.yaml', 'logging:\n  level: debug\n');
+    expect(loadConfig({ env: { AIRFLOW_SCIM_CONFIG: file } }).logging.level).toBe('debug');
+  });
+
+  it('reads the Airflow password from AIRFLOW_PASSWORD_FILE', () => {
+    const pw = write('pw', 's3cret\n');
+    expect(loadConfig({ env: { AIRFLOW_PASSWORD_FILE: pw } }).airflow.apiPassword).toBe('s3cret');
+  });
+
+  it('reports every problem at once, naming the offending key', () => {
+    const file = write(
+      'bad.yaml',
+      [
+        'server:',
+        '  port: 99999',
+        'airflow:',
+        '  url: not a url',
+        'roles:',
+        '  mappings:',
+        '    - roles: [Admin]',
+        'safety:',
+        '  maxDeprovision: 3',
+        'deprovision: disable',
+        'reconcile:',
+        '  debounce: soon',
+      ].join('\n'),
+    );
+    let err: unknown;
+    try {
+      loadConfig({ file, env: {} });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const problems = (err as ConfigError).problems.join('\n');
+    expect(problems).toMatch(/^server\.port:/m);
+    expect(problems).toMatch(/^airflow\.url:/m);
+    expect(problems).toMatch(/^roles\.mappings\.0:.*exactly one of group/m);
+    expect(problems).toMatch(/^safety:.*maxDeprovision/m);
+    expect(problems).toMatch(/^deprovision:/m);
+    expect(problems).toMatch(/^reconcile\.debounce:.*invalid duration/m);
+    expect((err as ConfigError).problems.length).toBeGreaterThanOrEqual(6);
+  });
+
+  it('an unreadable or malformed file is a clear error', () => {
+    expect(() => loadConfig({ file: path.join(tmp, 'missing.yaml'), env: {} })).toThrow(/cannot read \(ENOENT\)/);
+    const file = write('broken.yaml', 'server: [\n');
+    expect(() => loadConfig({ file, env: {} })).toThrow(ConfigError);
+  });
+
+  it('the result is frozen', () => {
+    const c = parseConfig({});
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(Object.isFrozen(c.safety.protectedUsers)).toBe(true);
+  });
+});
