@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
+import cron from 'node-cron';
+import { usernameTemplateProblems } from '../reconcile/username-template';
 import { configSchema, type Config } from './schema';
 
 export class ConfigError extends Error {
@@ -105,6 +107,10 @@ export function parseConfig(raw: unknown, problems: string[] = []): Config {
       const keys = 'keys' in issue && Array.isArray(issue.keys) ? ` (${issue.keys.join(', ')})` : '';
       problems.push(`${where}: ${issue.message}${keys}`);
     }
+  }
+  if (result.success) {
+    for (const p of usernameTemplateProblems(result.data.airflow.username)) problems.push(`airflow.username: ${p}`);
+    if (!cron.validate(result.data.reconcile.schedule)) problems.push(`reconcile.schedule: "${result.data.reconcile.schedule}" is not a valid cron expression`);
   }
   if (problems.length || !result.success) throw new ConfigError(problems);
   const config = result.data;

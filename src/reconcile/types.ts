@@ -23,11 +23,14 @@ export interface DesiredRole {
   permissions: Permission[];
 }
 
+/** Why a SCIM user gets no account; 'collision' and 'no-username' mean "unsure": the plan leaves such accounts alone. */
+export type ExclusionKind = 'inactive' | 'unmapped' | 'no-username' | 'collision';
+
 export interface DesiredState {
   users: DesiredUser[];
   roles: DesiredRole[];
   /** SCIM users that get no account, and why (inactive, in no mapped group, ...); keyed by Airflow username. */
-  excluded: Array<{ username: string; scimUserId: string; reason: string }>;
+  excluded: Array<{ username: string; scimUserId: string; reason: string; kind?: ExclusionKind }>;
 }
 
 /** The plan is data (STYLE habit 5): printed by the CLI, compared by tests, applied by apply.ts. */
@@ -41,6 +44,8 @@ export type Action =
       username: string;
       changes: Partial<Record<'email' | 'firstName' | 'lastName' | 'roles', { before: unknown; after: unknown }>>;
       reason: string;
+      /** The update takes Admin away: counted and held by the safety step like a deprovision. */
+      adminRemoval?: boolean;
     }
   | { kind: 'deprovision-user'; username: string; mode: 'strip-roles' | 'delete'; rolesBefore: string[]; adminRemoval: boolean; reason: string };
 
@@ -76,6 +81,8 @@ export interface ActionOutcome {
   action: Action;
   ok: boolean;
   error?: string;
+  /** The failure is worth retrying soon (AirflowError.transient). */
+  transient?: boolean;
 }
 
 export interface RunReport {
@@ -90,4 +97,6 @@ export interface RunReport {
   verdict: SafetyVerdict;
   outcomes: ActionOutcome[];
   error?: string;
+  /** A failed run's error is worth retrying soon (Airflow unreachable, rate-limited, 5xx). */
+  transient?: boolean;
 }

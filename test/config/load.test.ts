@@ -94,3 +94,17 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(c.safety.protectedUsers)).toBe(true);
   });
 });
+
+describe('cross-field checks', () => {
+  it('rejects an unknown username placeholder and a bad cron schedule', () => {
+    let err: unknown;
+    try {
+      parseConfig({ airflow: { username: 'okta_{oktaId}' }, reconcile: { schedule: 'every five minutes' } });
+    } catch (e) {
+      err = e;
+    }
+    const problems = (err as ConfigError).problems.join('\n');
+    expect(problems).toMatch(/^airflow\.username:.*oktaId/m);
+    expect(problems).toMatch(/^reconcile\.schedule:/m);
+  });
+});

@@ -1,0 +1,125 @@
+import { randomBytes } from 'node:crypto';
+import { AirflowError, type AirflowClient, type AirflowUserChange } from '../airflow/types';
+import type { AuditLog } from '../store/audit-types';
+import type { Clock } from '../core/clock';
+import type { Action, ActionOutcome } from './types';
+import type { ReconcileState } from './state';
+
+export interface ApplyDeps {
+  airflow: AirflowClient;
+  state: ReconcileState;
+  audit: AuditLog;
+  clock: Clock;
+  /** airflow.concurrency */
+  concurrency: number;
+  /** Injected for tests; default 32 random bytes, base64url. */
+  newPassword?: () => string;
+}
+
+export type ProgressFn = (done: number, total: number) => void;
+
+/** SSO users never use it; Airflow 3 requires one on create, and strip-roles rotates it to block DB login (§1.3). */
+export const randomPassword = (): string => randomBytes(32).toString('base64url');
+
+/**
+ * Executes actions in three phases (roles, then users, then deprovisions, so roles exist before users need them),
+ * each with bounded concurrency. Every action has its own try/catch: one failure never stops the rest.
+ */
+export async function applyActions(actions: Action[], deps: ApplyDeps, onProgress?: ProgressFn): Promise<ActionOutcome[]> {
+  const phase = (a: Action): number => (a.kind === 'create-role' || a.kind === 'add-role-permissions' ? 0 : a.kind === 'deprovision-user' ? 2 : 1);
+  const outcomes = new Map<Action, ActionOutcome>();
+  let done = 0;
+  for (const p of [0, 1, 2]) {
+    await pool(
+      actions.filter((a) => phase(a) === p),
+      Math.max(1, deps.concurrency),
+      async (a) => {
+        outcomes.set(a, await applyOne(a, deps));
+        onProgress?.(++done, actions.length);
+      },
+    );
+  }
+  return actions.map((a) => outcomes.get(a) as ActionOutcome);
+}
+
+async function pool<T>(items: T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(size, items.length) }, worker));
+}
+
+async function applyOne(action: Action, deps: ApplyDeps): Promise<ActionOutcome> {
+  const subject = 'role' in action ? action.role : action.username;
+  const resourceType = 'role' in action ? 'Role' : 'User';
+  const audit = (outcome: 'success' | 'failure', detail: Record<string, unknown>): void =>
+    deps.audit.record({ at: deps.clock.now().toISOString(), source: 'airflow', actor: 'reconciler', resourceType, subject, action: action.kind, outcome, detail });
+  try {
+    const detail = await execute(action, deps);
+    audit('success', detail);
+    return { action, ok: true };
+  } catch (e) {
+    const error = e instanceof Error ? e.message : String(e);
+    audit('failure', { error });
+    return { action, ok: false, error, transient: e instanceof AirflowError && e.transient };
+  }
+}
+
+/** Performs one action and returns the audit detail ({before, after}). */
+async function execute(action: Action, deps: ApplyDeps): Promise<Record<string, unknown>> {
+  const { airflow, state } = deps;
+  const now = (): Date => deps.clock.now();
+  const password = deps.newPassword ?? randomPassword;
+  switch (action.kind) {
+    case 'create-role':
+      await airflow.createRole({ name: action.role, permissions: action.permissions });
+      return { before: null, after: { permissions: action.permissions } };
+    case 'add-role-permissions':
+      await airflow.addRolePermissions(action.role, action.permissions);
+      return { added: action.permissions };
+    case 'create-user': {
+      const { username, email, firstName, lastName, roles, scimUserId } = action.user;
+      await airflow.createUser({ username, email, firstName, lastName, roles, password: password() });
+      state.own(username, 'created', scimUserId, now());
+      return { before: null, after: { email, firstName, lastName, roles }, scimUserId };
+    }
+    case 'adopt-user':
+      state.own(action.username, 'adopted', action.scimUserId, now());
+      return { scimUserId: action.scimUserId, reason: action.reason };
+    case 'update-user': {
+      const change: AirflowUserChange = {};
+      const before: Record<string, unknown> = {};
+      const after: Record<string, unknown> = {};
+      for (const [field, c] of Object.entries(action.changes)) {
+        (change as Record<string, unknown>)[field] = c.after;
+        before[field] = c.before;
+        after[field] = c.after;
+      }
+      await airflow.updateUser(action.username, change);
+      if (action.adminRemoval) state.recordDeprovision(action.username, 'admin-removal', now());
+      return { before, after };
+    }
+    case 'deprovision-user': {
+      if (action.mode === 'delete') {
+        await deleteTolerant(airflow, action.username);
+        state.disown(action.username);
+      } else {
+        // No API can deactivate (airflow-api.md §1.3, §2.4): strip roles, rotate the password. Ownership stays, so a
+        // reactivation in the IdP restores the roles.
+        await airflow.updateUser(action.username, { roles: [], password: password() });
+      }
+      state.recordDeprovision(action.username, 'deprovision', now());
+      return { before: { roles: action.rolesBefore }, after: action.mode === 'delete' ? null : { roles: [] }, mode: action.mode };
+    }
+  }
+}
+
+/** Already gone is what we wanted. */
+async function deleteTolerant(airflow: AirflowClient, username: string): Promise<void> {
+  try {
+    await airflow.deleteUser(username);
+  } catch (e) {
+    if (!(e instanceof AirflowError && e.kind === 'not-found')) throw e;
+  }
+}

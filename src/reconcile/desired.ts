@@ -1,0 +1,142 @@
+import picomatch from 'picomatch';
+import type { RolesConfig } from '../config/schema';
+import type { IdentitySnapshot, SnapshotGroup, UserRecord } from '../store/types';
+import type { DesiredRole, DesiredState, DesiredUser, ExclusionKind, RoleSource } from './types';
+import { pickEmail, renderUsername } from './username-template';
+
+export interface DesiredConfig {
+  usernameTemplate: string;
+  mappings: RolesConfig['mappings'];
+  defaultRoles: string[];
+  custom: RolesConfig['custom'];
+}
+
+type Mapping = RolesConfig['mappings'][number];
+type Matcher = { rule: string; roles: string[]; test: (g: SnapshotGroup) => boolean };
+
+function matcher(m: Mapping): Matcher {
+  if (m.group !== undefined) {
+    const want = m.group.toLowerCase();
+    return { rule: `group: ${m.group}`, roles: m.roles, test: (g) => g.displayName.toLowerCase() === want };
+  }
+  if (m.groupExternalId !== undefined) {
+    const want = m.groupExternalId;
+    return { rule: `groupExternalId: ${m.groupExternalId}`, roles: m.roles, test: (g) => g.externalId === want };
+  }
+  const isMatch = picomatch(m.groupPattern ?? '', { nocase: true, dot: true });
+  return { rule: `groupPattern: ${m.groupPattern}`, roles: m.roles, test: (g) => isMatch(g.displayName) };
+}
+
+/** Role sources of one user: every (group, rule) that matches, then the default roles. Sorted, deterministic. */
+export function roleSources(groups: SnapshotGroup[], mappings: Mapping[], defaultRoles: string[]): RoleSource[] {
+  const matchers = mappings.map(matcher);
+  const sources: RoleSource[] = [];
+  const sorted = [...groups].sort((a, b) => cmp(a.displayName.toLowerCase(), b.displayName.toLowerCase()) || cmp(a.id, b.id));
+  for (const g of sorted) {
+    for (const m of matchers) if (m.test(g)) sources.push({ group: g.displayName, rule: m.rule, roles: [...m.roles].sort(cmp) });
+  }
+  if (defaultRoles.length > 0) sources.push({ group: null, rule: 'default', roles: [...defaultRoles].sort(cmp) });
+  return sources;
+}
+
+/** The groups each user belongs to. */
+export function groupsByUser(snapshot: IdentitySnapshot): Map<string, SnapshotGroup[]> {
+  const out = new Map<string, SnapshotGroup[]>();
+  for (const g of snapshot.groups) {
+    for (const id of g.memberIds) {
+      const list = out.get(id);
+      if (list) list.push(g);
+      else out.set(id, [g]);
+    }
+  }
+  return out;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
+}
+
+/**
+ * Names for Airflow, which on 3.x rejects empty first/last names (airflow-api.md §2.3): name.givenName /
+ * name.familyName, else displayName split at the first space, else the userName for both.
+ */
+export function personName(user: UserRecord): { firstName: string; lastName: string } {
+  const name = (user.data.name ?? {}) as Record<string, unknown>;
+  const display = str(user.data.displayName) ?? str(name.formatted);
+  const [first, ...rest] = display ? display.split(/\s+/) : [];
+  const fallback = user.data.userName;
+  return {
+    firstName: str(name.givenName) ?? first ?? fallback,
+    lastName: str(name.familyName) ?? (rest.length > 0 ? rest.join(' ') : undefined) ?? fallback,
+  };
+}
+
+/**
+ * Desired Airflow state from the SCIM store (pure). Email: primary, else work, else first; without any,
+ * `<username>@email.notfound`, the placeholder FAB itself uses for SSO users without email (airflow-api.md §5).
+ */
+export function desiredState(snapshot: IdentitySnapshot, cfg: DesiredConfig): DesiredState {
+  const memberOf = groupsByUser(snapshot);
+  const excluded: DesiredState['excluded'] = [];
+  const exclude = (username: string, scimUserId: string, kind: ExclusionKind, reason: string): void => {
+    excluded.push({ username, scimUserId, reason, kind });
+  };
+  const candidates: DesiredUser[] = [];
+
+  for (const user of snapshot.users) {
+    const rendered = renderUsername(cfg.usernameTemplate, user);
+    if (!rendered.ok) {
+      exclude(user.data.userName, user.id, 'no-username', rendered.reason);
+      continue;
+    }
+    const username = rendered.username;
+    if (user.data.active !== true) {
+      exclude(username, user.id, 'inactive', 'inactive in the IdP');
+      continue;
+    }
+    const sources = roleSources(memberOf.get(user.id) ?? [], cfg.mappings, cfg.defaultRoles);
+    if (sources.length === 0) {
+      exclude(username, user.id, 'unmapped', 'in no group that roles.mappings maps to a role, and roles.default is empty');
+      continue;
+    }
+    candidates.push({
+      username,
+      email: pickEmail(user.data) ?? `${username}@email.notfound`,
+      ...personName(user),
+      roles: [...new Set(sources.flatMap((s) => s.roles))].sort(cmp),
+      scimUserId: user.id,
+      sources,
+    });
+  }
+
+  // Airflow matches usernames case-insensitively (airflow-api.md §5): two claimants means we cannot tell whose it is.
+  const byKey = new Map<string, DesiredUser[]>();
+  for (const c of candidates) {
+    const key = c.username.toLowerCase();
+    byKey.set(key, [...(byKey.get(key) ?? []), c]);
+  }
+  const users: DesiredUser[] = [];
+  for (const group of byKey.values()) {
+    if (group.length === 1) {
+      users.push(group[0]);
+      continue;
+    }
+    const ids = group.map((u) => u.scimUserId).sort(cmp);
+    for (const u of group) {
+      exclude(u.username, u.scimUserId, 'collision', `Airflow username "${u.username}" is rendered by ${group.length} SCIM users (${ids.join(', ')}); none is provisioned`);
+    }
+  }
+
+  const roles: DesiredRole[] = Object.entries(cfg.custom)
+    .map(([name, r]) => ({ name, permissions: r.permissions.map(([a, res]) => [a, res] as [string, string]) }))
+    .sort((a, b) => cmp(a.name, b.name));
+
+  users.sort((a, b) => cmp(a.username.toLowerCase(), b.username.toLowerCase()));
+  excluded.sort((a, b) => cmp(a.username.toLowerCase(), b.username.toLowerCase()) || cmp(a.scimUserId, b.scimUserId));
+  return { users, roles, excluded };
+}
+
+/** Code-point order: deterministic regardless of locale. */
+export function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,112 @@
+import type { Config } from '../config/schema';
+import type { AuditEntry, AuditLog } from '../store/audit-types';
+import type { IdentityStore, UserRecord } from '../store/types';
+import { desiredState, groupsByUser, roleSources } from './desired';
+import type { OwnershipRecord, ReconcileState } from './state';
+import type { RoleSource } from './types';
+
+export interface ExplainDeps {
+  store: Pick<IdentityStore, 'snapshot'>;
+  state: Pick<ReconcileState, 'owned'>;
+  audit: Pick<AuditLog, 'query'>;
+  config: Pick<Config, 'airflow' | 'roles'>;
+}
+
+/** Why a user has (or lacks) an Airflow account and roles; printed by `airflow-scim explain`. */
+export interface Explanation {
+  query: string;
+  scimUser: null | { id: string; userName: string; active: boolean; externalId?: string; displayName?: string };
+  groups: string[];
+  /** Every mapping rule that matches the user's groups (also when the user is inactive), plus default roles. */
+  rules: RoleSource[];
+  airflowUsername: string | null;
+  /** The account the IdP wants, or null with excludedReason. */
+  desired: null | { username: string; email: string; firstName: string; lastName: string; roles: string[] };
+  excludedReason?: string;
+  ownership: OwnershipRecord | null;
+  lastChange: AuditEntry | null;
+}
+
+/** query: a SCIM id, a SCIM userName or an Airflow username (both case-insensitive). */
+export function explainUser(query: string, deps: ExplainDeps): Explanation {
+  const { config } = deps;
+  const snapshot = deps.store.snapshot();
+  const desired = desiredState(snapshot, {
+    usernameTemplate: config.airflow.username,
+    mappings: config.roles.mappings,
+    defaultRoles: config.roles.default,
+    custom: config.roles.custom,
+  });
+  const q = query.trim().toLowerCase();
+  const nameOf = new Map<string, string>();
+  for (const u of desired.users) nameOf.set(u.scimUserId, u.username);
+  for (const e of desired.excluded) nameOf.set(e.scimUserId, e.username);
+
+  const user: UserRecord | undefined =
+    snapshot.users.find((u) => u.id === query.trim()) ??
+    snapshot.users.find((u) => u.data.userName.toLowerCase() === q) ??
+    snapshot.users.find((u) => nameOf.get(u.id)?.toLowerCase() === q);
+
+  const owned = deps.state.owned();
+  const ownershipOf = (username: string | null): OwnershipRecord | null =>
+    username === null ? null : (owned.find((o) => o.username.toLowerCase() === username.toLowerCase()) ?? null);
+  const lastChangeOf = (username: string | null): AuditEntry | null => {
+    if (username === null) return null;
+    const entries = deps.audit.query({ subject: username, source: 'airflow' });
+    return entries.length > 0 ? entries[entries.length - 1] : null;
+  };
+
+  if (!user) {
+    // Not in the IdP: maybe an Airflow account we still own.
+    const ownership = ownershipOf(query.trim());
+    const username = ownership?.username ?? null;
+    return { query, scimUser: null, groups: [], rules: [], airflowUsername: username, desired: null, excludedReason: 'no SCIM user matches', ownership, lastChange: lastChangeOf(username) };
+  }
+
+  const groups = groupsByUser(snapshot).get(user.id) ?? [];
+  const want = desired.users.find((u) => u.scimUserId === user.id);
+  const excluded = desired.excluded.find((e) => e.scimUserId === user.id);
+  const airflowUsername = want?.username ?? (excluded?.kind === 'no-username' ? null : (excluded?.username ?? null));
+  const d = user.data;
+  return {
+    query,
+    scimUser: {
+      id: user.id,
+      userName: d.userName,
+      active: d.active === true,
+      ...(d.externalId !== undefined ? { externalId: d.externalId } : {}),
+      ...(d.displayName !== undefined ? { displayName: d.displayName } : {}),
+    },
+    groups: groups.map((g) => g.displayName).sort(),
+    rules: roleSources(groups, config.roles.mappings, config.roles.default),
+    airflowUsername,
+    desired: want ? { username: want.username, email: want.email, firstName: want.firstName, lastName: want.lastName, roles: want.roles } : null,
+    ...(excluded ? { excludedReason: excluded.reason } : {}),
+    ownership: ownershipOf(airflowUsername),
+    lastChange: lastChangeOf(airflowUsername),
+  };
+}
+
+export function formatExplanation(e: Explanation): string {
+  const lines: string[] = [];
+  if (!e.scimUser) {
+    lines.push(`"${e.query}": no SCIM user has this id, userName or Airflow username.`);
+  } else {
+    const u = e.scimUser;
+    lines.push(`SCIM user ${u.userName} (id ${u.id}${u.externalId ? `, externalId ${u.externalId}` : ''}): ${u.active ? 'active' : 'INACTIVE'}`);
+    lines.push(`Groups: ${e.groups.length > 0 ? e.groups.join(', ') : '(none)'}`);
+    if (e.rules.length === 0) lines.push('Mapping rules: none match');
+    for (const r of e.rules) lines.push(`  ${r.rule}${r.group ? ` (group ${r.group})` : ''} -> ${r.roles.join(', ')}`);
+    if (e.desired) {
+      lines.push(`Airflow: ${e.desired.username} <${e.desired.email}> ${e.desired.firstName} ${e.desired.lastName}`);
+      lines.push(`Desired roles: ${e.desired.roles.join(', ')}`);
+    } else {
+      lines.push(`Airflow: ${e.airflowUsername ?? '(no username)'}: no account wanted: ${e.excludedReason ?? 'unknown'}`);
+    }
+  }
+  const o = e.ownership;
+  lines.push(`Managed: ${o ? `yes, ${o.how} ${o.since}${o.scimUserId ? ` for SCIM user ${o.scimUserId}` : ''}` : 'no (the reconciler does not touch this account)'}`);
+  const c = e.lastChange;
+  lines.push(`Last Airflow change: ${c ? `${c.at} ${c.action} ${c.outcome}${c.detail ? ` ${JSON.stringify(c.detail)}` : ''}` : 'none recorded'}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,55 @@
+import type { RunReport } from './types';
+import type { DeprovisionKind, OwnershipRecord, ReconcileState } from './state';
+
+/** In-memory ReconcileState for tests and dry tooling; same contract as SqliteReconcileState. */
+export class MemoryReconcileState implements ReconcileState {
+  private readonly ownership = new Map<string, OwnershipRecord>();
+  private readonly events: Array<{ at: string; username: string; kind: DeprovisionKind }> = [];
+  private readonly runs: RunReport[] = [];
+  private readonly kv = new Map<string, string>();
+
+  owned(): OwnershipRecord[] {
+    return [...this.ownership.values()].map((r) => ({ ...r })).sort((a, b) => (a.username.toLowerCase() < b.username.toLowerCase() ? -1 : 1));
+  }
+
+  own(username: string, how: 'created' | 'adopted', scimUserId: string | null, at: Date): void {
+    const key = username.toLowerCase();
+    const current = this.ownership.get(key);
+    this.ownership.set(key, current ? { ...current, scimUserId } : { username, how, scimUserId, since: at.toISOString() });
+  }
+
+  disown(username: string): void {
+    this.ownership.delete(username.toLowerCase());
+  }
+
+  recordDeprovision(username: string, kind: DeprovisionKind, at: Date): void {
+    this.events.push({ at: at.toISOString(), username, kind });
+  }
+
+  countDeprovisionsSince(at: Date): number {
+    const from = at.toISOString();
+    return this.events.filter((e) => e.at >= from).length;
+  }
+
+  saveRun(report: RunReport): number {
+    const id = this.runs.length + 1;
+    this.runs.push(structuredClone({ ...report, id }));
+    return id;
+  }
+
+  lastRun(opts: { includeDryRun?: boolean } = {}): RunReport | undefined {
+    for (let i = this.runs.length - 1; i >= 0; i--) {
+      if (opts.includeDryRun || !this.runs[i].dryRun) return structuredClone(this.runs[i]);
+    }
+    return undefined;
+  }
+
+  getKv(key: string): string | undefined {
+    return this.kv.get(key);
+  }
+
+  setKv(key: string, value: string | null): void {
+    if (value === null) this.kv.delete(key);
+    else this.kv.set(key, value);
+  }
+}

@@ -1,0 +1,86 @@
+import type { Db } from '../store/database';
+import type { RunReport } from './types';
+import type { DeprovisionKind, OwnershipRecord, ReconcileState } from './state';
+
+interface OwnedRow {
+  username: string;
+  how: 'created' | 'adopted';
+  scim_user_id: string | null;
+  since: string;
+}
+
+/** ReconcileState on the tables of migration 2 (airflow_owned, deprovision_events, reconcile_runs, kv). */
+export class SqliteReconcileState implements ReconcileState {
+  private readonly stmts;
+
+  constructor(private readonly db: Db) {
+    this.stmts = {
+      owned: db.prepare<[], OwnedRow>('SELECT username, how, scim_user_id, since FROM airflow_owned ORDER BY username COLLATE NOCASE'),
+      own: db.prepare(
+        `INSERT INTO airflow_owned (username, how, scim_user_id, since) VALUES (?, ?, ?, ?)
+         ON CONFLICT (username) DO UPDATE SET scim_user_id = excluded.scim_user_id`,
+      ),
+      disown: db.prepare('DELETE FROM airflow_owned WHERE username = ?'),
+      event: db.prepare('INSERT INTO deprovision_events (at, username, kind) VALUES (?, ?, ?)'),
+      countSince: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM deprovision_events WHERE at >= ?'),
+      saveRun: db.prepare(
+        'INSERT INTO reconcile_runs (started, finished, trigger, dry_run, result, seq, summary, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      lastRun: db.prepare<[], { id: number; summary: string }>('SELECT id, summary FROM reconcile_runs WHERE dry_run = 0 ORDER BY id DESC LIMIT 1'),
+      lastAnyRun: db.prepare<[], { id: number; summary: string }>('SELECT id, summary FROM reconcile_runs ORDER BY id DESC LIMIT 1'),
+      getKv: db.prepare<[string], { value: string }>('SELECT value FROM kv WHERE key = ?'),
+      setKv: db.prepare('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      deleteKv: db.prepare('DELETE FROM kv WHERE key = ?'),
+    };
+  }
+
+  owned(): OwnershipRecord[] {
+    return this.stmts.owned.all().map((r) => ({ username: r.username, how: r.how, scimUserId: r.scim_user_id, since: r.since }));
+  }
+
+  own(username: string, how: 'created' | 'adopted', scimUserId: string | null, at: Date): void {
+    this.stmts.own.run(username, how, scimUserId, at.toISOString());
+  }
+
+  disown(username: string): void {
+    this.stmts.disown.run(username);
+  }
+
+  recordDeprovision(username: string, kind: DeprovisionKind, at: Date): void {
+    this.stmts.event.run(at.toISOString(), username, kind);
+  }
+
+  countDeprovisionsSince(at: Date): number {
+    return this.stmts.countSince.get(at.toISOString())?.n ?? 0;
+  }
+
+  /** The whole report is kept as JSON in `summary`; result, seq and error also get columns for SQL queries. */
+  saveRun(report: RunReport): number {
+    const { id: _id, ...rest } = report;
+    const info = this.stmts.saveRun.run(
+      report.started,
+      report.finished,
+      report.trigger,
+      report.dryRun ? 1 : 0,
+      report.result,
+      report.seq,
+      JSON.stringify(rest),
+      report.error ?? null,
+    );
+    return Number(info.lastInsertRowid);
+  }
+
+  lastRun(opts: { includeDryRun?: boolean } = {}): RunReport | undefined {
+    const row = (opts.includeDryRun ? this.stmts.lastAnyRun : this.stmts.lastRun).get();
+    return row ? { ...(JSON.parse(row.summary) as RunReport), id: row.id } : undefined;
+  }
+
+  getKv(key: string): string | undefined {
+    return this.stmts.getKv.get(key)?.value;
+  }
+
+  setKv(key: string, value: string | null): void {
+    if (value === null) this.stmts.deleteKv.run(key);
+    else this.stmts.setKv.run(key, value);
+  }
+}

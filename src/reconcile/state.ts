@@ -1,0 +1,38 @@
+import type { RunReport } from './types';
+
+/** An Airflow account the reconciler manages (STYLE habit 7): it created it, or adopted an existing one. */
+export interface OwnershipRecord {
+  username: string;
+  how: 'created' | 'adopted';
+  scimUserId: string | null;
+  since: string;
+}
+
+export type DeprovisionKind = 'deprovision' | 'admin-removal';
+
+/**
+ * The reconciler's own memory: ownership, the deprovision events the safety window counts, run history and a few
+ * keyed values ('blocked': the held verdict as JSON; 'lastSuccess': {at, seq} of the last clean run).
+ * Implementations: sqlite-state.ts and memory-state.ts, both run through test/reconcile/state.contract.ts.
+ */
+export interface ReconcileState {
+  owned(): OwnershipRecord[];
+  /** Upsert; usernames are compared case-insensitively. A re-own keeps `how` and `since`, updates scimUserId. */
+  own(username: string, how: 'created' | 'adopted', scimUserId: string | null, at: Date): void;
+  disown(username: string): void;
+  recordDeprovision(username: string, kind: DeprovisionKind, at: Date): void;
+  /** Events at or after `at`. */
+  countDeprovisionsSince(at: Date): number;
+  /** Returns the run id. */
+  saveRun(report: RunReport): number;
+  /** The latest run; dry runs only when asked. */
+  lastRun(opts?: { includeDryRun?: boolean }): RunReport | undefined;
+  getKv(key: string): string | undefined;
+  /** null deletes the key. */
+  setKv(key: string, value: string | null): void;
+}
+
+/** Lower-cased username → record, the shape plan() takes. */
+export function ownershipMap(state: Pick<ReconcileState, 'owned'>): Map<string, OwnershipRecord> {
+  return new Map(state.owned().map((r) => [r.username.toLowerCase(), r]));
+}

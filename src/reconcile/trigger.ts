@@ -1,0 +1,138 @@
+import { schedule, type ScheduledTask } from 'node-cron';
+import type { Config } from '../config/schema';
+import type { Clock } from '../core/clock';
+import type { Logger } from '../logger';
+import type { IdentityStore } from '../store/types';
+import type { RunOptions } from './reconciler';
+import type { RunReport } from './types';
+
+export interface LoopDeps {
+  reconciler: { runOnce(opts: RunOptions): Promise<RunReport> };
+  store: Pick<IdentityStore, 'latestSeq'>;
+  config: Pick<Config['reconcile'], 'schedule' | 'debounce' | 'maxBackoff'>;
+  clock: Clock;
+  logger: Logger;
+  /** Journal poll interval; default 100 ms. */
+  pollInterval?: number;
+  /** First retry delay after a failure; default 1 s, doubling up to config.maxBackoff. */
+  initialBackoff?: number;
+  /** Run once at start(); default true. */
+  runAtStart?: boolean;
+}
+
+type Trigger = RunReport['trigger'];
+
+/**
+ * Drives the reconciler: a debounced run after SCIM changes (journal poll or notifyChange()), a full run on the
+ * cron schedule, and retries with exponential backoff while Airflow is down, so nothing acknowledged over SCIM is
+ * lost. Never overlaps: a request during a run becomes one more run after it. Timers are unref()'d.
+ */
+export class ReconcileLoop {
+  private running: Promise<void> | null = null;
+  private pending: Trigger | null = null;
+  private stopped = true;
+  private debounceTimer: NodeJS.Timeout | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private pollTimer: NodeJS.Timeout | null = null;
+  private cronTask: ScheduledTask | null = null;
+  private firstChangeAt: number | null = null;
+  private seenSeq = 0;
+  private backoff: number;
+
+  constructor(private readonly deps: LoopDeps) {
+    this.backoff = deps.initialBackoff ?? 1000;
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.seenSeq = this.deps.store.latestSeq();
+    this.pollTimer = setInterval(() => this.poll(), this.deps.pollInterval ?? 100);
+    this.pollTimer.unref();
+    this.cronTask = schedule(this.deps.config.schedule, () => this.request('schedule'), { name: 'reconcile', noOverlap: true });
+    this.cronTask.unref();
+    if (this.deps.runAtStart ?? true) this.request('startup');
+  }
+
+  /** Stops timers and the schedule, then waits for the current run. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of [this.debounceTimer, this.retryTimer]) if (t) clearTimeout(t);
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.debounceTimer = this.retryTimer = this.pollTimer = null;
+    this.pending = null;
+    await this.cronTask?.destroy();
+    this.cronTask = null;
+    await this.running;
+  }
+
+  /** The SCIM layer calls this after a write; waits for a quiet debounce period, at most 20 debounces in a burst. */
+  notifyChange(): void {
+    if (this.stopped) return;
+    const now = this.deps.clock.now().getTime();
+    this.firstChangeAt ??= now;
+    const debounce = this.deps.config.debounce;
+    const maxWait = Math.max(debounce * 20, 1000);
+    const delay = Math.max(0, Math.min(debounce, this.firstChangeAt + maxWait - now));
+    if (this.debounceTimer) clearTimeout(this.debounceTimer);
+    this.debounceTimer = setTimeout(() => {
+      this.debounceTimer = null;
+      this.firstChangeAt = null;
+      this.request('change');
+    }, delay);
+    this.debounceTimer.unref();
+  }
+
+  /** True while a run is in progress (for tests and /readyz). */
+  get busy(): boolean {
+    return this.running !== null;
+  }
+
+  private poll(): void {
+    const latest = this.deps.store.latestSeq();
+    if (latest > this.seenSeq) {
+      this.seenSeq = latest;
+      this.notifyChange();
+    }
+  }
+
+  private request(trigger: Trigger): void {
+    if (this.stopped) return;
+    // While backing off, the retry run (on full state) covers every request.
+    if (this.retryTimer) return;
+    if (this.running) {
+      this.pending ??= trigger;
+      return;
+    }
+    this.running = this.runNow(trigger).finally(() => {
+      this.running = null;
+      const next = this.pending;
+      this.pending = null;
+      if (next && !this.retryTimer) this.request(next);
+    });
+  }
+
+  private async runNow(trigger: Trigger): Promise<void> {
+    const { logger } = this.deps;
+    let report: RunReport | undefined;
+    try {
+      report = await this.deps.reconciler.runOnce({ trigger });
+    } catch (e) {
+      logger.error('reconcile run threw', { component: 'reconcile', error: (e as Error).message });
+    }
+    const retry = !report || report.result === 'failed' || (report.result === 'partial' && report.transient === true);
+    if (retry) {
+      if (this.stopped) return;
+      const delay = this.backoff;
+      this.backoff = Math.min(this.backoff * 2, this.deps.config.maxBackoff);
+      logger.warn('reconcile will retry', { component: 'reconcile', inMs: delay, error: report?.error });
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = null;
+        this.request(trigger);
+      }, delay);
+      this.retryTimer.unref();
+      return;
+    }
+    this.backoff = this.deps.initialBackoff ?? 1000;
+  }
+}

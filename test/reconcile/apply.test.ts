@@ -1,0 +1,98 @@
+import { AirflowError, type AirflowUserChange, type NewAirflowUser, type AirflowUser, type AirflowRole } from '../../src/airflow/types';
+import { ManualClock } from '../../src/core/clock';
+import { applyActions, randomPassword } from '../../src/reconcile/apply';
+import { MemoryReconcileState } from '../../src/reconcile/memory-state';
+import type { Action } from '../../src/reconcile/types';
+import { TestAirflow, TestAudit, airflowUser, desiredUser } from './helpers';
+
+/** Tracks how many calls are in flight at once. */
+class SlowAirflow extends TestAirflow {
+  inFlight = 0;
+  maxInFlight = 0;
+  order: string[] = [];
+  private async slow<T>(label: string, fn: () => Promise<T>): Promise<T> {
+    this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
+    await new Promise((r) => setTimeout(r, 5));
+    this.inFlight--;
+    this.order.push(label);
+    return fn();
+  }
+  override createUser(u: NewAirflowUser): Promise<AirflowUser> {
+    return this.slow(`create ${u.username}`, () => super.createUser(u));
+  }
+  override updateUser(n: string, c: AirflowUserChange): Promise<AirflowUser> {
+    return this.slow(`update ${n}`, () => super.updateUser(n, c));
+  }
+  override createRole(r: AirflowRole): Promise<void> {
+    return this.slow(`create-role ${r.name}`, () => super.createRole(r));
+  }
+}
+
+const create = (u: string, roles = ['Viewer']): Action => ({ kind: 'create-user', username: u, user: desiredUser(u, roles), reason: 'r' });
+
+describe('applyActions', () => {
+  test('bounded concurrency, roles before users before deprovisions, progress reported', async () => {
+    const airflow = new SlowAirflow([airflowUser('old', ['Viewer'])]);
+    const state = new MemoryReconcileState();
+    const actions: Action[] = [
+      { kind: 'deprovision-user', username: 'old', mode: 'strip-roles', rolesBefore: ['Viewer'], adminRemoval: false, reason: 'gone' },
+      ...['a', 'b', 'c', 'd', 'e'].map((u) => create(u, ['custom'])),
+      { kind: 'create-role', role: 'custom', permissions: [['can_read', 'DAGs']], reason: 'r' },
+    ];
+    const progress: string[] = [];
+    const outcomes = await applyActions(actions, { airflow, state, audit: new TestAudit(), clock: new ManualClock(), concurrency: 2 }, (d, t) => progress.push(`${d}/${t}`));
+    expect(outcomes.map((o) => o.ok)).toEqual(Array(7).fill(true));
+    expect(outcomes.map((o) => o.action)).toEqual(actions); // outcomes in the order given
+    expect(airflow.maxInFlight).toBe(2);
+    expect(airflow.order[0]).toBe('create-role custom');
+    expect(airflow.order[airflow.order.length - 1]).toBe('update old');
+    expect(progress).toEqual(['1/7', '2/7', '3/7', '4/7', '5/7', '6/7', '7/7']);
+  });
+
+  test('strip-roles empties roles and rotates the password; ownership is kept for a later reactivation', async () => {
+    const airflow = new TestAirflow([airflowUser('bob', ['User', 'Admin'])]);
+    const state = new MemoryReconcileState();
+    const clock = new ManualClock();
+    state.own('bob', 'created', 's1', clock.now());
+    const audit = new TestAudit();
+    await applyActions([{ kind: 'deprovision-user', username: 'bob', mode: 'strip-roles', rolesBefore: ['Admin', 'User'], adminRemoval: true, reason: 'inactive' }], { airflow, state, audit, clock, concurrency: 4 });
+    expect(airflow.users[0].roles).toEqual([]);
+    expect(airflow.passwords.get('bob')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(state.owned().map((o) => o.username)).toEqual(['bob']);
+    expect(state.countDeprovisionsSince(new Date(0))).toBe(1);
+    expect(audit.entries).toEqual([
+      expect.objectContaining({ source: 'airflow', actor: 'reconciler', subject: 'bob', action: 'deprovision-user', outcome: 'success', detail: { before: { roles: ['Admin', 'User'] }, after: { roles: [] }, mode: 'strip-roles' } }),
+    ]);
+  });
+
+  test('delete tolerates an already-deleted user; an admin-removing update is counted', async () => {
+    const airflow = new TestAirflow([airflowUser('ann', ['Admin'])]);
+    const state = new MemoryReconcileState();
+    state.own('ghost', 'created', null, new Date());
+    const outcomes = await applyActions(
+      [
+        { kind: 'update-user', username: 'ann', changes: { roles: { before: ['Admin'], after: ['Viewer'] } }, reason: 'r', adminRemoval: true },
+        { kind: 'deprovision-user', username: 'ghost', mode: 'delete', rolesBefore: [], adminRemoval: false, reason: 'gone' },
+      ],
+      { airflow, state, audit: new TestAudit(), clock: new ManualClock(), concurrency: 1 },
+    );
+    expect(outcomes.map((o) => o.ok)).toEqual([true, true]);
+    expect(airflow.users[0].roles).toEqual(['Viewer']);
+    expect(state.owned()).toEqual([]);
+    expect(state.countDeprovisionsSince(new Date(0))).toBe(2);
+  });
+
+  test('errors are per action and marked transient only for transient Airflow errors', async () => {
+    const airflow = new TestAirflow();
+    airflow.failFor.add('x');
+    const outcomes = await applyActions([create('x'), create('y', ['Nope']), create('z')], { airflow, state: new MemoryReconcileState(), audit: new TestAudit(), clock: new ManualClock(), concurrency: 1 });
+    expect(outcomes.map((o) => [o.ok, o.transient])).toEqual([[false, true], [false, false], [true, undefined]]);
+    expect(new AirflowError('bad-request', 'x').transient).toBe(false);
+  });
+
+  test('random passwords are 32 random bytes, base64url', () => {
+    const a = randomPassword();
+    expect(Buffer.from(a, 'base64url')).toHaveLength(32);
+    expect(a).not.toBe(randomPassword());
+  });
+});

@@ -1,0 +1,188 @@
+import { MemoryAirflowClient } from '../../src/airflow/memory-client';
+import { AirflowError, type AirflowUser, type NewAirflowUser } from '../../src/airflow/types';
+import { configSchema, type ConfigInput } from '../../src/config/schema';
+import { ManualClock } from '../../src/core/clock';
+import { silentLogger } from '../../src/logger';
+import { MemoryReconcileState } from '../../src/reconcile/memory-state';
+import { KV_BLOCKED, KV_LAST_SUCCESS, Reconciler, type ReconcileMetrics } from '../../src/reconcile/reconciler';
+import { MemoryAuditLog } from '../../src/store/memory-audit';
+import { MemoryIdentityStore } from '../../src/store/memory-identity';
+import type { IdentityStore } from '../../src/store/types';
+
+const ctx = { actor: 'test' };
+const WRITES = /^(createUser|updateUser|deleteUser|createRole|addRolePermissions)/;
+
+/** Fails createUser for chosen usernames with a 5xx. */
+class FlakyAirflow extends MemoryAirflowClient {
+  failCreate = new Set<string>();
+  override async createUser(user: NewAirflowUser): Promise<AirflowUser> {
+    if (this.failCreate.has(user.username)) throw new AirflowError('server', `500 creating ${user.username}`, 500);
+    return super.createUser(user);
+  }
+}
+
+function setup(cfg: ConfigInput = {}, seedUsers: AirflowUser[] = [{ username: 'admin', email: 'admin@local', firstName: 'A', lastName: 'D', roles: ['Admin'], active: true }]) {
+  const clock = new ManualClock();
+  const audit = new MemoryAuditLog();
+  const store: IdentityStore = new MemoryIdentityStore(audit, clock, (() => { let n = 0; return () => `id-${++n}`; })());
+  const airflow = new FlakyAirflow({ users: seedUsers });
+  const state = new MemoryReconcileState();
+  const config = configSchema.parse({
+    airflow: { apiUser: 'svc', concurrency: 2 },
+    roles: { mappings: [{ group: 'airflow-users', roles: ['User'] }, { group: 'airflow-ops', roles: ['Op'] }] },
+    safety: { protectedUsers: ['admin'], maxDeprovisions: 2, maxDeprovisionPercent: 100, window: '1h' },
+    ...cfg,
+  });
+  const seen: { runs: string[]; actions: string[]; drift: Record<string, number>; lag: number[] } = { runs: [], actions: [], drift: {}, lag: [] };
+  const metrics: ReconcileMetrics = {
+    onRun: (r) => seen.runs.push(r.result),
+    onAction: (k, ok) => seen.actions.push(`${k}:${ok}`),
+    onDrift: (k, n) => (seen.drift[k] = n),
+    onLag: (s) => seen.lag.push(s),
+  };
+  const reconciler = new Reconciler({ store, airflow, state, audit, config, clock, logger: silentLogger(), metrics, newPassword: () => 'pw' });
+  const addUsers = (names: string[], groupName = 'airflow-users'): string[] => {
+    const ids = names.map((n) => store.createUser({ userName: n, active: true, emails: [{ value: `${n}@corp.io`, primary: true }], name: { givenName: n, familyName: 'X' } }, ctx).id);
+    store.createGroup({ displayName: groupName }, ids, ctx);
+    return ids;
+  };
+  const deactivate = (id: string): void => {
+    store.updateUser(id, (u) => ({ ...u.data, active: false }), ctx);
+  };
+  const writes = (): string[] => airflow.log.filter((l) => WRITES.test(l));
+  return { clock, audit, store, airflow, state, reconciler, seen, addUsers, deactivate, writes };
+}
+
+describe('Reconciler.runOnce', () => {
+  test('applies the plan, records ownership and audit, then has nothing to do', async () => {
+    const t = setup();
+    t.addUsers(['alice', 'bob']);
+    const r1 = await t.reconciler.runOnce({ trigger: 'startup' });
+    expect(r1).toMatchObject({ result: 'applied', dryRun: false, seq: t.store.latestSeq(), id: 1 });
+    expect(t.writes()).toEqual(['createUser alice', 'createUser bob']);
+    expect(t.airflow.peekUser('alice')).toMatchObject({ email: 'alice@corp.io', firstName: 'alice', lastName: 'X', roles: ['User'] });
+    expect(t.state.owned().map((o) => [o.username, o.how])).toEqual([['alice', 'created'], ['bob', 'created']]);
+    expect(t.audit.query({ source: 'airflow', subject: 'alice' })).toEqual([
+      expect.objectContaining({ actor: 'reconciler', action: 'create-user', outcome: 'success', detail: expect.objectContaining({ after: expect.objectContaining({ roles: ['User'] }) }) }),
+    ]);
+    expect(JSON.parse(t.state.getKv(KV_LAST_SUCCESS)!)).toMatchObject({ seq: t.store.latestSeq() });
+    expect(t.seen.lag).toHaveLength(1);
+
+    const r2 = await t.reconciler.runOnce({ trigger: 'schedule' });
+    expect(r2.result).toBe('nothing-to-do');
+    expect(t.writes()).toHaveLength(2);
+    expect(t.seen.runs).toEqual(['applied', 'nothing-to-do']);
+    expect(t.seen.actions).toEqual(['create-user:true', 'create-user:true']);
+  });
+
+  test('a dry run plans but makes zero writes to Airflow and changes no ownership', async () => {
+    const t = setup();
+    t.addUsers(['alice']);
+    const r = await t.reconciler.runOnce({ trigger: 'cli', dryRun: true });
+    expect(r.result).toBe('planned');
+    expect(r.plan.actions.map((a) => a.kind)).toEqual(['create-user']);
+    expect(r.outcomes).toEqual([]);
+    expect(t.writes()).toEqual([]);
+    expect(t.state.owned()).toEqual([]);
+    expect(t.state.lastRun()).toBeUndefined();
+    expect(t.state.lastRun({ includeDryRun: true })).toMatchObject({ dryRun: true, result: 'planned' });
+    expect(t.seen.runs).toEqual([]);
+  });
+
+  test('blocked: other actions apply, deprovisions are held, kv and audit say why; allowMassDeprovision releases', async () => {
+    const t = setup();
+    const ids = t.addUsers(['u1', 'u2', 'u3']);
+    await t.reconciler.runOnce({ trigger: 'startup' });
+    for (const id of ids) t.deactivate(id);
+    t.addUsers(['newbie'], 'airflow-ops');
+
+    const r = await t.reconciler.runOnce({ trigger: 'change' });
+    expect(r.result).toBe('blocked');
+    expect(r.verdict.held.map((a) => a.kind === 'deprovision-user' && a.username)).toEqual(['u1', 'u2', 'u3']);
+    expect(r.outcomes.map((o) => o.action.kind)).toEqual(['create-user']);
+    expect(t.airflow.peekUser('newbie')?.roles).toEqual(['Op']);
+    expect(t.airflow.peekUser('u1')?.roles).toEqual(['User']);
+    expect(JSON.parse(t.state.getKv(KV_BLOCKED)!)).toMatchObject({ deprovisions: 3, limit: 2, held: ['u1', 'u2', 'u3'] });
+
+    await t.reconciler.runOnce({ trigger: 'schedule' });
+    const blockedAudits = t.audit.query({ source: 'airflow' }).filter((e) => e.action === 'blocked');
+    expect(blockedAudits).toHaveLength(1); // not re-audited while the same set stays held
+
+    const forced = await t.reconciler.runOnce({ trigger: 'cli', allowMassDeprovision: true });
+    expect(forced.result).toBe('applied');
+    expect(t.airflow.peekUser('u1')?.roles).toEqual([]);
+    expect(t.state.getKv(KV_BLOCKED)).toBeUndefined();
+    expect(t.state.countDeprovisionsSince(new Date(0))).toBe(3);
+  });
+
+  test('limits count across runs: one-at-a-time deprovisions trip the window, which then slides', async () => {
+    const t = setup();
+    const ids = t.addUsers(['u1', 'u2', 'u3', 'u4']);
+    await t.reconciler.runOnce({ trigger: 'startup' });
+    const results: string[] = [];
+    for (const id of ids.slice(0, 3)) {
+      t.deactivate(id);
+      results.push((await t.reconciler.runOnce({ trigger: 'change' })).result);
+      t.clock.advance(60_000);
+    }
+    expect(results).toEqual(['applied', 'applied', 'blocked']);
+    t.clock.advance(3_600_000); // the window has passed
+    expect((await t.reconciler.runOnce({ trigger: 'schedule' })).result).toBe('applied');
+    expect(t.airflow.peekUser('u3')?.roles).toEqual([]);
+  });
+
+  test('partial: one failed action does not stop the rest and is reported as transient', async () => {
+    const t = setup();
+    t.airflow.failCreate.add('bob');
+    t.addUsers(['alice', 'bob', 'carol']);
+    const r = await t.reconciler.runOnce({ trigger: 'change' });
+    expect(r.result).toBe('partial');
+    expect(r.transient).toBe(true);
+    expect(r.outcomes.map((o) => [o.action.kind === 'create-user' && o.action.username, o.ok])).toEqual([['alice', true], ['bob', false], ['carol', true]]);
+    expect(r.outcomes[1].error).toContain('500 creating bob');
+    expect(t.audit.query({ subject: 'bob', source: 'airflow' })).toEqual([expect.objectContaining({ outcome: 'failure', detail: { error: '500 creating bob' } })]);
+    expect(t.state.getKv(KV_LAST_SUCCESS)).toBeUndefined();
+
+    t.airflow.failCreate.clear();
+    const again = await t.reconciler.runOnce({ trigger: 'schedule' });
+    expect(again.plan.actions.map((a) => a.kind === 'create-user' && a.username)).toEqual(['bob']);
+    expect(again.result).toBe('applied');
+  });
+
+  test('failed: Airflow unreachable before apply', async () => {
+    const t = setup();
+    t.addUsers(['alice']);
+    t.airflow.failNext(new AirflowError('unreachable', 'connect ECONNREFUSED 127.0.0.1:8080'));
+    const r = await t.reconciler.runOnce({ trigger: 'change' });
+    expect(r).toMatchObject({ result: 'failed', transient: true, error: 'connect ECONNREFUSED 127.0.0.1:8080', outcomes: [] });
+    expect(t.writes()).toEqual([]);
+    expect(t.state.lastRun()).toMatchObject({ result: 'failed' });
+  });
+
+  test('delete mode deletes and disowns; stale ownership of users deleted elsewhere is dropped', async () => {
+    const t = setup({ deprovision: 'delete' });
+    const [a] = t.addUsers(['alice', 'bob']);
+    await t.reconciler.runOnce({ trigger: 'startup' });
+    t.deactivate(a);
+    await t.airflow.deleteUser('bob'); // someone deleted bob by hand...
+    const r = await t.reconciler.runOnce({ trigger: 'change' });
+    expect(r.plan.actions.map((x) => `${x.kind} ${'username' in x ? x.username : ''}`)).toEqual(['create-user bob', 'deprovision-user alice']);
+    expect(t.airflow.peekUser('alice')).toBeUndefined();
+    expect(t.state.owned().map((o) => o.username)).toEqual(['bob']);
+  });
+
+  test('concurrent runs never overlap: the second waits and runs on fresh state', async () => {
+    const t = setup();
+    t.addUsers(['alice']);
+    const [r1, r2] = await Promise.all([t.reconciler.runOnce({ trigger: 'change' }), t.reconciler.runOnce({ trigger: 'change' })]);
+    expect([r1.result, r2.result]).toEqual(['applied', 'nothing-to-do']);
+    expect(t.writes()).toEqual(['createUser alice']);
+  });
+
+  test('drift is reported per kind, zeros included', async () => {
+    const t = setup({ roles: { mappings: [{ group: 'airflow-users', roles: ['Ghost'] }] } });
+    t.addUsers(['alice']);
+    await t.reconciler.runOnce({ trigger: 'change' });
+    expect(t.seen.drift).toEqual({ 'extra-permissions': 0, 'email-clash': 0, 'unknown-role': 1, protected: 0, unowned: 0 });
+  });
+});

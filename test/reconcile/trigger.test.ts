@@ -1,0 +1,169 @@
+import { MemoryAirflowClient } from '../../src/airflow/memory-client';
+import { AirflowError } from '../../src/airflow/types';
+import { configSchema } from '../../src/config/schema';
+import { systemClock } from '../../src/core/clock';
+import { silentLogger } from '../../src/logger';
+import { MemoryReconcileState } from '../../src/reconcile/memory-state';
+import { Reconciler, type RunOptions } from '../../src/reconcile/reconciler';
+import { ReconcileLoop, type LoopDeps } from '../../src/reconcile/trigger';
+import type { RunReport, RunResult } from '../../src/reconcile/types';
+import { TestAudit, TestStore, group, scimUser } from './helpers';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until(cond: () => boolean, timeoutMs = 3000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await sleep(5);
+  }
+}
+
+/** A reconciler whose runs take `duration` ms and return scripted results. */
+class ScriptedReconciler {
+  runs: Array<{ trigger: RunOptions['trigger']; start: number; end?: number }> = [];
+  active = 0;
+  maxActive = 0;
+  constructor(private readonly results: RunResult[] = [], private readonly duration = 0) {}
+  async runOnce(opts: RunOptions): Promise<RunReport> {
+    const run: { trigger: RunOptions['trigger']; start: number; end?: number } = { trigger: opts.trigger, start: Date.now() };
+    this.runs.push(run);
+    this.maxActive = Math.max(this.maxActive, ++this.active);
+    await sleep(this.duration);
+    this.active--;
+    run.end = Date.now();
+    const result = this.results.shift() ?? 'nothing-to-do';
+    return { trigger: opts.trigger, dryRun: false, started: '', finished: '', result, seq: 0, plan: { actions: [], drift: [], unchanged: 0, managedUsers: 0 }, verdict: { allowed: [], held: [], blocked: null }, outcomes: [], ...(result === 'failed' ? { transient: true } : {}) };
+  }
+}
+
+const loops: ReconcileLoop[] = [];
+function makeLoop(reconciler: LoopDeps['reconciler'], store = new TestStore(), over: Partial<LoopDeps> = {}): ReconcileLoop {
+  const loop = new ReconcileLoop({
+    reconciler,
+    store,
+    config: { schedule: '0 0 1 1 *', debounce: 30, maxBackoff: 40 },
+    clock: systemClock,
+    logger: silentLogger(),
+    pollInterval: 5,
+    initialBackoff: 10,
+    runAtStart: false,
+    ...over,
+  });
+  loops.push(loop);
+  return loop;
+}
+afterEach(async () => {
+  await Promise.all(loops.splice(0).map((l) => l.stop()));
+});
+
+describe('ReconcileLoop', () => {
+  test('a burst of journal changes is coalesced into one run after a quiet debounce', async () => {
+    jest.useFakeTimers();
+    try {
+      const store = new TestStore();
+      const rec = new ScriptedReconciler();
+      const loop = makeLoop(rec, store);
+      loop.start();
+      for (let i = 0; i < 5; i++) {
+        store.touch();
+        await jest.advanceTimersByTimeAsync(10); // a change every 10 ms, debounce 30 ms
+      }
+      expect(rec.runs).toHaveLength(0);
+      await jest.advanceTimersByTimeAsync(40);
+      expect(rec.runs.map((r) => r.trigger)).toEqual(['change']);
+      await jest.advanceTimersByTimeAsync(500);
+      expect(rec.runs).toHaveLength(1);
+      await loop.stop();
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  test('notifyChange() triggers a run without waiting for the poll; startup runs once', async () => {
+    const rec = new ScriptedReconciler();
+    const loop = makeLoop(rec, new TestStore(), { pollInterval: 10_000, runAtStart: true });
+    loop.start();
+    await until(() => rec.runs.length === 1);
+    loop.notifyChange();
+    await until(() => rec.runs.length === 2);
+    expect(rec.runs.map((r) => r.trigger)).toEqual(['startup', 'change']);
+  });
+
+  test('no overlap: changes during a run schedule exactly one more run after it', async () => {
+    const rec = new ScriptedReconciler([], 200);
+    const loop = makeLoop(rec);
+    loop.start();
+    loop.notifyChange();
+    await until(() => rec.active === 1);
+    for (let i = 0; i < 3; i++) {
+      loop.notifyChange();
+      await sleep(35); // each debounce fires during the run
+    }
+    await until(() => rec.runs.length === 2 && rec.active === 0);
+    await sleep(100);
+    expect(rec.runs).toHaveLength(2);
+    expect(rec.maxActive).toBe(1);
+    expect(rec.runs[1].start).toBeGreaterThanOrEqual(rec.runs[0].end!);
+  });
+
+  test('failures back off exponentially up to maxBackoff, then reset after success', async () => {
+    const rec = new ScriptedReconciler(['failed', 'failed', 'failed', 'failed', 'applied']);
+    const loop = makeLoop(rec);
+    loop.start();
+    loop.notifyChange();
+    await until(() => rec.runs.length === 5);
+    const gaps = rec.runs.slice(1).map((r, i) => r.start - rec.runs[i].end!);
+    // 10, 20, 40, 40 (capped); timers may fire a millisecond early
+    expect(gaps[0]).toBeGreaterThanOrEqual(9);
+    expect(gaps[1]).toBeGreaterThanOrEqual(19);
+    expect(gaps[2]).toBeGreaterThanOrEqual(39);
+    expect(gaps[3]).toBeGreaterThanOrEqual(39);
+    expect(gaps[3]).toBeLessThan(80);
+    await sleep(100);
+    expect(rec.runs).toHaveLength(5); // success stops the retries
+  });
+
+  test('while Airflow is down nothing is lost: retries until it converges', async () => {
+    const store = new TestStore();
+    const airflow = new MemoryAirflowClient();
+    const unreachable = () => new AirflowError('unreachable', 'ECONNREFUSED');
+    airflow.failNext(unreachable(), unreachable(), unreachable(), unreachable(), unreachable());
+    const config = configSchema.parse({ roles: { mappings: [{ group: 'airflow-users', roles: ['User'] }] } });
+    const state = new MemoryReconcileState();
+    const reconciler = new Reconciler({ store: store as never, airflow, state, audit: new TestAudit(), config, clock: systemClock, logger: silentLogger() });
+    const results: string[] = [];
+    const spy = { runOnce: async (o: RunOptions) => { const r = await reconciler.runOnce(o); results.push(r.result); return r; } };
+    makeLoop(spy, store).start();
+
+    store.users.push(scimUser('u1', { userName: 'alice' }));
+    store.groups.push(group('g1', 'airflow-users', ['u1']));
+    store.touch('u1');
+    await until(() => results.includes('applied'));
+    expect(results[0]).toBe('failed');
+    expect(results.filter((r) => r === 'failed').length).toBeGreaterThanOrEqual(2);
+    expect(airflow.peekUser('alice')?.roles).toEqual(['User']);
+  });
+
+  test('stop() waits for the current run and no run starts afterwards', async () => {
+    const store = new TestStore();
+    const rec = new ScriptedReconciler([], 50);
+    const loop = makeLoop(rec, store);
+    loop.start();
+    loop.notifyChange();
+    await until(() => rec.active === 1);
+    await loop.stop();
+    expect(rec.active).toBe(0);
+    expect(loop.busy).toBe(false);
+    store.touch();
+    loop.notifyChange();
+    await sleep(80);
+    expect(rec.runs).toHaveLength(1);
+  });
+
+  test('the cron schedule triggers full runs', async () => {
+    const rec = new ScriptedReconciler();
+    makeLoop(rec, new TestStore(), { config: { schedule: '* * * * * *', debounce: 30, maxBackoff: 40 } }).start();
+    await until(() => rec.runs.length >= 1, 2500);
+    expect(rec.runs[0].trigger).toBe('schedule');
+  });
+});
