@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import axios from 'axios';
 import { loadConfig } from '../config/load';
-import { startFakeAirflow } from '../fake-airflow/server';
+import { startFakeAirflow } from '../fake-airflow/fake-airflow';
 import { buildContainer } from '../server/container';
 import { startService } from '../server/serve';
 import { createLogger } from '../logger';
@@ -54,7 +54,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     await waitForQuiet(c, 5000);
     out('\nAirflow users now:');
     const users = fake.state.listUsers();
-    out(table(['USERNAME', 'EMAIL', 'NAME', 'ROLES'], users.map((u) => [u.username, u.email, `${u.first_name} ${u.last_name}`, u.roles.join(', ') || '(none)'])));
+    out(table(['USERNAME', 'EMAIL', 'NAME', 'ROLES'], users.map((u) => [u.username, u.email, `${u.firstName} ${u.lastName}`, u.roles.join(', ') || '(none)'])));
     out('\nAudit trail (Airflow changes):');
     const entries = c.audit.query({ source: 'airflow' });
     out(table(['TIME', 'ACTION', 'SUBJECT', 'OUTCOME'], entries.map((e) => [e.at, e.action, e.subject ?? '-', e.outcome])));

@@ -1,0 +1,190 @@
+/**
+ * Airflow 2.x client: basic auth (doc §1.6), /auth/fab/v1 on 2.8+ else /api/v1 (doc §0), problem+json errors.
+ * PATCH needs username/email/first_name/last_name in the body even with update_mask (doc §1.4): we fill them
+ * from users already read by listUsers/createUser, so a run that changes nothing makes no extra calls.
+ */
+import { credentialsRejected2, notFab, toAirflowError } from './errors';
+import { AirflowHttp, HttpFailure, type HttpMethod } from './http';
+import type { AirflowClient, AirflowInfo, AirflowRole, AirflowUser, AirflowUserChange, NewAirflowUser, Permission } from './types';
+import {
+  compareVersions, fromWireRole, fromWireUser, newUserBody, pageAll, toWireActions, type AirflowClientOptions, type WireRole,
+  type WireUser,
+} from './wire';
+
+export type V2BasePath = '/auth/fab/v1' | '/api/v1';
+
+export interface V2ClientOptions extends AirflowClientOptions {
+  /** Skip detection and use this base path. */
+  basePath?: V2BasePath;
+  /** Version already read from /api/v1/version (by the detector). */
+  knownVersion?: string;
+}
+
+const NOT_FAB_400 = /only available when using the default auth manager FabAuthManager/i;
+
+export class AirflowV2Client implements AirflowClient {
+  private readonly http: AirflowHttp;
+  private readonly auth: string;
+  private basePath?: V2BasePath;
+  private version?: string;
+  private resolving?: Promise<V2BasePath>;
+  /** Set after any authenticated 2xx: from then on a 403 means a missing permission, not bad credentials. */
+  private authConfirmed = false;
+  /** Last known state of users, by lower-cased username (FAB usernames are case-insensitive, doc §5). */
+  private readonly known = new Map<string, AirflowUser>();
+
+  constructor(private readonly opts: V2ClientOptions) {
+    this.http = opts.http ?? new AirflowHttp({ baseUrl: opts.url, timeoutMs: opts.timeoutMs, retries: opts.retries, concurrency: opts.concurrency, sleep: opts.sleep, random: opts.random, logger: opts.logger });
+    this.auth = `Basic ${Buffer.from(`${opts.apiUser}:${opts.apiPassword}`).toString('base64')}`;
+    this.basePath = opts.basePath;
+    this.version = opts.knownVersion;
+  }
+
+  get calls(): ReadonlyMap<string, number> {
+    return this.http.calls;
+  }
+
+  async info(): Promise<AirflowInfo> {
+    const base = await this.base();
+    await this.send('GET', `${base}/users`, `${base}/users`, { limit: 1 });
+    return { apiVersion: 2, version: this.version, basePath: base };
+  }
+
+  async listUsers(): Promise<AirflowUser[]> {
+    const base = await this.base();
+    const users = await pageAll<WireUser, AirflowUser>(this.send, `${base}/users`, 'users', fromWireUser, (u) => u.username.toLowerCase());
+    this.known.clear();
+    for (const u of users) this.known.set(u.username.toLowerCase(), u);
+    return users;
+  }
+
+  async listRoles(): Promise<AirflowRole[]> {
+    const base = await this.base();
+    return pageAll<WireRole, AirflowRole>(this.send, `${base}/roles`, 'roles', fromWireRole, (r) => r.name);
+  }
+
+  async createUser(user: NewAirflowUser): Promise<AirflowUser> {
+    const base = await this.base();
+    const created = fromWireUser(await this.send<WireUser>('POST', `${base}/users`, `${base}/users`, undefined, newUserBody(user)));
+    this.known.set(created.username.toLowerCase(), created);
+    return created;
+  }
+
+  async updateUser(username: string, change: AirflowUserChange): Promise<AirflowUser> {
+    const base = await this.base();
+    const path = `${base}/users/${encodeURIComponent(username)}`;
+    const template = `${base}/users/{username}`;
+    const fields: Array<[keyof AirflowUserChange, string]> = [
+      ['email', 'email'], ['firstName', 'first_name'], ['lastName', 'last_name'], ['roles', 'roles'], ['password', 'password'],
+    ];
+    const changed = fields.filter(([k]) => change[k] !== undefined);
+    let current = this.known.get(username.toLowerCase());
+    if (!current) {
+      current = fromWireUser(await this.send<WireUser>('GET', path, template));
+      this.known.set(current.username.toLowerCase(), current);
+    }
+    if (changed.length === 0) return current;
+    // Body username = the path value: a different spelling would trip the 409 check (doc §1.4).
+    const body: Record<string, unknown> = {
+      username,
+      email: change.email ?? current.email,
+      first_name: change.firstName ?? current.firstName,
+      last_name: change.lastName ?? current.lastName,
+    };
+    if (change.roles) body['roles'] = change.roles.map((name) => ({ name }));
+    if (change.password !== undefined) body['password'] = change.password;
+    const mask = changed.map(([, wire]) => wire).join(',');
+    const updated = fromWireUser(await this.send<WireUser>('PATCH', path, template, { update_mask: mask }, body));
+    this.known.set(updated.username.toLowerCase(), updated);
+    return updated;
+  }
+
+  async deleteUser(username: string): Promise<void> {
+    const base = await this.base();
+    await this.send('DELETE', `${base}/users/${encodeURIComponent(username)}`, `${base}/users/{username}`);
+    this.known.delete(username.toLowerCase());
+  }
+
+  async createRole(role: AirflowRole): Promise<void> {
+    const base = await this.base();
+    await this.send('POST', `${base}/roles`, `${base}/roles`, undefined, { name: role.name, actions: toWireActions(role.permissions) });
+    // 2.x answers {} (doc §1.4): read it back to be sure it exists.
+    await this.send('GET', `${base}/roles/${encodeURIComponent(role.name)}`, `${base}/roles/{name}`);
+  }
+
+  async addRolePermissions(name: string, permissions: Permission[]): Promise<void> {
+    if (permissions.length === 0) return;
+    const base = await this.base();
+    // The role schema requires name even with a mask; only actions are applied, additively (doc §1.4).
+    await this.send('PATCH', `${base}/roles/${encodeURIComponent(name)}`, `${base}/roles/{name}`, { update_mask: 'actions' }, {
+      name,
+      actions: toWireActions(permissions),
+    });
+  }
+
+  /** Base path: from the (unauthenticated) version endpoint, else by probing (doc §0). */
+  private async base(): Promise<V2BasePath> {
+    if (this.basePath) return this.basePath;
+    this.resolving ??= this.detectBase().finally(() => (this.resolving = undefined));
+    this.basePath = await this.resolving;
+    return this.basePath;
+  }
+
+  private async detectBase(): Promise<V2BasePath> {
+    try {
+      if (!this.version) {
+        const v = await this.http.request<{ version?: string }>({ method: 'GET', path: '/api/v1/version', template: '/api/v1/version', accept: [401, 403, 404] });
+        if (v.status === 200 && typeof v.data?.version === 'string') this.version = v.data.version;
+      }
+      if (this.version) return compareVersions(this.version, '2.8.0') >= 0 ? '/auth/fab/v1' : '/api/v1';
+      const probe = await this.probe('/auth/fab/v1');
+      return probe === 404 ? '/api/v1' : '/auth/fab/v1';
+    } catch (e) {
+      throw e instanceof HttpFailure ? toAirflowError(e, { apiVersion: 2, apiUser: this.opts.apiUser }) : e;
+    }
+  }
+
+  /** Status of GET <base>/users?limit=1, no retries. 400 "only available … FabAuthManager" counts as 404. */
+  private async probe(base: string): Promise<number> {
+    const r = await this.http.request<unknown>({
+      method: 'GET', path: `${base}/users`, template: `${base}/users`, query: { limit: 1 },
+      headers: { Authorization: this.auth }, accept: [400, 401, 403, 404], noRetry: true,
+    });
+    if (r.status === 400 && NOT_FAB_400.test(JSON.stringify(r.data))) return 404;
+    if (r.status >= 200 && r.status < 300) this.authConfirmed = true;
+    return r.status;
+  }
+
+  private readonly send = async <T>(
+    method: HttpMethod, path: string, template: string, query?: Record<string, string | number>, body?: unknown,
+  ): Promise<T> => {
+    try {
+      const res = await this.http.request<T>({ method, path, template, query, body, headers: { Authorization: this.auth } });
+      this.authConfirmed = true;
+      return res.data;
+    } catch (e) {
+      if (!(e instanceof HttpFailure)) throw e;
+      throw await this.explain(e);
+    }
+  };
+
+  /** 403 → bad credentials or a missing permission (probe decides); 404 on both bases → not FAB. */
+  private async explain(f: HttpFailure): Promise<Error> {
+    const ctx = { apiVersion: 2 as const, apiUser: this.opts.apiUser };
+    const base = this.basePath ?? '/auth/fab/v1';
+    try {
+      if (f.status === 403 && !this.authConfirmed) {
+        const isPing = f.method === 'GET' && f.template === `${base}/users`;
+        if (isPing || (await this.probe(base)) === 403) return credentialsRejected2(this.opts.apiUser, f);
+      }
+      const notFabBody = f.status === 400 && NOT_FAB_400.test(JSON.stringify(f.body ?? ''));
+      if ((f.status === 404 && !f.template.includes('{')) || notFabBody) {
+        const other = base === '/auth/fab/v1' ? '/api/v1' : '/auth/fab/v1';
+        if (notFabBody || (await this.probe(other)) === 404) return notFab(this.http.baseUrl, `${f.method} ${f.template}`);
+      }
+    } catch (probeError) {
+      if (!(probeError instanceof HttpFailure)) throw probeError;
+    }
+    return toAirflowError(f, ctx);
+  }
+}

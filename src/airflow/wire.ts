@@ -1,0 +1,97 @@
+/** Airflow JSON ↔ our types, and offset paging; shared by the 2.x and 3.x clients (doc §1.2, §2.3, §1.5). */
+import type { Logger } from '../logger';
+import type { AirflowHttp, HttpMethod } from './http';
+import type { AirflowRole, AirflowUser, NewAirflowUser, Permission } from './types';
+
+export interface AirflowClientOptions {
+  url: string;
+  apiUser: string;
+  apiPassword: string;
+  timeoutMs: number;
+  retries: number;
+  concurrency: number;
+  logger?: Logger;
+  /** Injected in tests. */
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  now?: () => number;
+  /** Shared with the detector so its probe calls are counted too. */
+  http?: AirflowHttp;
+}
+
+export interface WireUser {
+  username: string;
+  email: string;
+  first_name?: string | null;
+  last_name?: string | null;
+  roles?: Array<{ name: string }> | null;
+  active?: boolean | null;
+}
+export interface WireRole {
+  name: string;
+  actions?: Array<{ action: { name: string }; resource: { name: string } }> | null;
+}
+
+export const fromWireUser = (u: WireUser): AirflowUser => ({
+  username: u.username,
+  email: u.email,
+  firstName: u.first_name ?? '',
+  lastName: u.last_name ?? '',
+  roles: (u.roles ?? []).map((r) => r.name),
+  active: u.active ?? null,
+});
+
+export const fromWireRole = (r: WireRole): AirflowRole => ({
+  name: r.name,
+  permissions: (r.actions ?? []).map((a): Permission => [a.action.name, a.resource.name]),
+});
+
+export const toWireActions = (perms: Permission[]): WireRole['actions'] =>
+  perms.map(([action, resource]) => ({ action: { name: action }, resource: { name: resource } }));
+
+export const newUserBody = (u: NewAirflowUser): Record<string, unknown> => ({
+  username: u.username,
+  email: u.email,
+  first_name: u.firstName,
+  last_name: u.lastName,
+  roles: u.roles.map((name) => ({ name })),
+  password: u.password,
+});
+
+export const PAGE = 100;
+
+type Send = <T>(method: HttpMethod, path: string, template: string, query?: Record<string, string | number>) => Promise<T>;
+
+/** limit=100&offset=n until offset ≥ total_entries, default (ascending) order only (doc §1.5). Deduplicates by key. */
+export async function pageAll<W, T>(
+  send: Send,
+  path: string,
+  field: 'users' | 'roles',
+  map: (w: W) => T,
+  keyOf: (t: T) => string,
+): Promise<T[]> {
+  const out = new Map<string, T>();
+  for (let offset = 0; ; ) {
+    const page = await send<Record<string, unknown>>('GET', path, path, { limit: PAGE, offset });
+    const items = (page[field] as W[] | undefined) ?? [];
+    for (const w of items) {
+      const t = map(w);
+      out.set(keyOf(t), t);
+    }
+    offset += items.length;
+    const total = typeof page['total_entries'] === 'number' ? (page['total_entries'] as number) : 0;
+    if (items.length === 0 || offset >= total) break;
+  }
+  return [...out.values()];
+}
+
+/** Compares dotted versions numerically: -1, 0 or 1 ("2.10.3" > "2.8.0"). */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split(/[.+-]/).map((x) => parseInt(x, 10) || 0);
+  const pb = b.split(/[.+-]/).map((x) => parseInt(x, 10) || 0);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  return 0;
+}

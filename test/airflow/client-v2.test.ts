@@ -1,0 +1,69 @@
+import { createAirflowClient } from '../../src/airflow/detect';
+import { AirflowV2Client } from '../../src/airflow/v2-client';
+import { startFakeAirflow } from '../../src/fake-airflow/fake-airflow';
+import { silentLogger } from '../../src/logger';
+import { runAirflowClientContract } from '../contract/airflow-client.contract';
+
+const noSleep = async (): Promise<void> => undefined;
+
+runAirflowClientContract('Airflow 2.10 fake (/auth/fab/v1, basic auth)', async () => {
+  const fake = await startFakeAirflow({ version: 2 });
+  const client = new AirflowV2Client({ url: fake.url, apiUser: 'admin', apiPassword: 'admin', timeoutMs: 5000, retries: 2, concurrency: 4, sleep: noSleep });
+  return { client, seedUsers: async (n, prefix) => fake.state.addUsers(n, prefix), teardown: () => fake.close() };
+});
+
+runAirflowClientContract('Airflow 2.7 fake (/api/v1 only, detected)', async () => {
+  const fake = await startFakeAirflow({ version: 2, airflowVersion: '2.7.3' });
+  const client = createAirflowClient(
+    { url: fake.url, apiVersion: 'auto', apiUser: 'admin', apiPassword: 'admin', apiPasswordFile: null, username: '{userName}', timeout: 5000, retries: 2, concurrency: 4 },
+    silentLogger(),
+    { sleep: noSleep },
+  );
+  return { client, seedUsers: async (n, prefix) => fake.state.addUsers(n, prefix), teardown: () => fake.close() };
+});
+
+describe('AirflowV2Client specifics', () => {
+  test('picks /auth/fab/v1 on 2.8+ and /api/v1 before, from the version endpoint', async () => {
+    for (const [airflowVersion, basePath] of [['2.10.3', '/auth/fab/v1'], ['2.7.3', '/api/v1']] as const) {
+      const fake = await startFakeAirflow({ version: 2, airflowVersion });
+      try {
+        const client = new AirflowV2Client({ url: fake.url, apiUser: 'admin', apiPassword: 'admin', timeoutMs: 5000, retries: 0, concurrency: 2 });
+        expect(await client.info()).toEqual({ apiVersion: 2, version: airflowVersion, basePath });
+      } finally {
+        await fake.close();
+      }
+    }
+  });
+
+  test('a no-op update after listUsers makes no call; an update needs no extra read', async () => {
+    const fake = await startFakeAirflow({ version: 2 });
+    try {
+      fake.state.addUser({ username: 'zoe', roles: ['Viewer'] });
+      const client = new AirflowV2Client({ url: fake.url, apiUser: 'admin', apiPassword: 'admin', timeoutMs: 5000, retries: 0, concurrency: 2 });
+      await client.listUsers();
+      fake.faults.calls.clear();
+      await client.updateUser('zoe', {});
+      expect(fake.faults.totalCalls()).toBe(0);
+      const u = await client.updateUser('zoe', { roles: ['User'] });
+      expect(u.roles).toEqual(['User']);
+      expect([...fake.faults.calls.keys()]).toEqual(['PATCH /auth/fab/v1/users/{username}']);
+      expect(fake.faults.log.at(-1)?.url).toContain('update_mask=roles');
+      expect(fake.state.getUser('zoe')?.email).toBe('zoe@example.com');
+    } finally {
+      await fake.close();
+    }
+  });
+
+  test('createRole reads the role back (2.x POST /roles answers {})', async () => {
+    const fake = await startFakeAirflow({ version: 2 });
+    try {
+      const client = new AirflowV2Client({ url: fake.url, apiUser: 'admin', apiPassword: 'admin', timeoutMs: 5000, retries: 0, concurrency: 2, basePath: '/auth/fab/v1' });
+      await client.createRole({ name: 'r1', permissions: [['can_read', 'DAGs']] });
+      expect(fake.faults.count('POST /auth/fab/v1/roles')).toBe(1);
+      expect(fake.faults.count('GET /auth/fab/v1/roles/{name}')).toBe(1);
+      expect(fake.state.getRole('r1')?.permissions).toEqual([['can_read', 'DAGs']]);
+    } finally {
+      await fake.close();
+    }
+  });
+});

@@ -1,0 +1,65 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { CLI, requireDist } from './dist';
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+/** Runs the compiled CLI to completion. */
+export function runCli(args: string[], env: Record<string, string> = {}) {
+  requireDist('src/cli/main.js');
+  const r = spawnSync(process.execPath, [CLI, ...args], { env: { ...process.env, LOG_LEVEL: 'warn', ...env }, encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export interface Served {
+  child: ChildProcess;
+  port: number;
+  base: string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Starts `airflow-scim serve` and waits for /healthz. */
+export async function startServe(env: Record<string, string>): Promise<Served> {
+  requireDist('src/cli/main.js');
+  const port = await freePort();
+  const metricsPort = await freePort();
+  const child = spawn(process.execPath, [CLI, 'serve'], {
+    env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), METRICS_PORT: String(metricsPort), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  child.stdout!.on('data', () => undefined);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const base = `http://127.0.0.1:${port}`;
+  const until = Date.now() + 20_000;
+  for (;;) {
+    try {
+      const r = await fetch(`${base}/healthz`);
+      if (r.ok) break;
+    } catch {
+      /* not up yet */
+    }
+    if (child.exitCode !== null) throw new Error(`serve exited with ${child.exitCode}: ${err}`);
+    if (Date.now() > until) throw new Error(`serve did not answer /healthz within 20 s: ${err}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { child, port, base, stderr: () => err, exited };
+}
