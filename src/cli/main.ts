@@ -106,7 +106,7 @@ export function buildProgram(): Command {
     .option('--since <duration>', 'only entries newer than this, e.g. 1h or 7d')
     .option('--user <username>', 'only entries about this SCIM userName or Airflow username')
     .addOption(new Option('--source <source>', 'only this source').choices(['scim', 'airflow', 'admin']))
-    .option('--limit <n>', 'at most this many entries (newest)', (v) => parseInt(v, 10))
+    .option('--limit <n>', 'at most this many entries (oldest first)', (v) => parseInt(v, 10))
     .option('--json', 'print JSON lines')
     .addOption(configOption())
     .action((opts) => {
