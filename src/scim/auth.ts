@@ -1,0 +1,90 @@
+import type { RequestHandler } from 'express';
+import type { Clock } from '../core/clock';
+import { ScimError } from './errors';
+import type { TokenService } from './tokens';
+
+export type AuthFailureReason = 'missing' | 'invalid' | 'expired' | 'revoked' | 'rate-limited';
+
+export interface AuthOptions {
+  tokens: TokenService;
+  clock: Clock;
+  /** Failed attempts allowed per client address within `window` ms before answering 429. */
+  authFailures: { limit: number; window: number };
+  onAuthFailure?: (reason: AuthFailureReason) => void;
+}
+
+const CHALLENGE = 'Bearer realm="airflow-scim"';
+/** Bound on tracked addresses, so a spray of spoofed sources cannot grow memory without limit. */
+const MAX_TRACKED = 10_000;
+
+/** The token from `Authorization: Bearer <t>`, the bare `Authorization: <t>` (Okta header mode) or Basic's password. */
+export function presentedToken(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const value = header.trim();
+  const m = /^bearer\s+(.+)$/i.exec(value);
+  if (m) return m[1].trim() || undefined;
+  // Basic (Okta AIW test apps): the token is the password.
+  const basic = /^basic\s+(.+)$/i.exec(value);
+  if (basic) {
+    const decoded = Buffer.from(basic[1].trim(), 'base64').toString('utf8');
+    return decoded.slice(decoded.indexOf(':') + 1) || value;
+  }
+  return value || undefined; // the bare token; any other scheme simply fails verification
+}
+
+/** Sliding-window failure counter per client address. */
+export class FailureWindow {
+  private readonly hits = new Map<string, number[]>();
+  constructor(private readonly limit: number, private readonly windowMs: number) {}
+
+  /** Seconds until the address may try again, or 0 when it is not blocked. */
+  retryAfter(key: string, now: number): number {
+    const list = this.prune(key, now);
+    if (list.length < this.limit) return 0;
+    return Math.max(1, Math.ceil((list[list.length - this.limit] + this.windowMs - now) / 1000));
+  }
+
+  fail(key: string, now: number): void {
+    const list = this.prune(key, now);
+    list.push(now);
+    this.hits.delete(key); // re-insert: Map order becomes least-recently-failed first
+    this.hits.set(key, list);
+    if (this.hits.size > MAX_TRACKED) this.hits.delete(this.hits.keys().next().value as string);
+  }
+
+  private prune(key: string, now: number): number[] {
+    const list = (this.hits.get(key) ?? []).filter((t) => t > now - this.windowMs);
+    if (list.length) this.hits.set(key, list);
+    else this.hits.delete(key);
+    return list;
+  }
+}
+
+/**
+ * Bearer-token authentication (RFC 7644 §2, RFC 6750 §3). The client learns only "missing" or "invalid";
+ * the precise reason goes to onAuthFailure. Sets res.locals.actor to the token name.
+ */
+export function createAuthMiddleware(opts: AuthOptions): RequestHandler {
+  const failures = new FailureWindow(opts.authFailures.limit, opts.authFailures.window);
+  return (req, res, next) => {
+    const now = opts.clock.now().getTime();
+    const key = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+    const wait = failures.retryAfter(key, now);
+    if (wait > 0) {
+      opts.onAuthFailure?.('rate-limited');
+      return next(new ScimError(429, 'too many failed authentication attempts; retry later', undefined, { 'Retry-After': String(wait) }));
+    }
+    const token = presentedToken(req.get('authorization'));
+    const result = token === undefined ? ({ error: 'missing' } as const) : opts.tokens.verify(token);
+    if ('name' in result) {
+      res.locals.actor = result.name;
+      return next();
+    }
+    failures.fail(key, now);
+    opts.onAuthFailure?.(result.error);
+    if (result.error === 'missing') {
+      return next(new ScimError(401, 'authentication required: send Authorization: Bearer <token>', undefined, { 'WWW-Authenticate': CHALLENGE }));
+    }
+    return next(new ScimError(401, 'invalid bearer token', undefined, { 'WWW-Authenticate': `${CHALLENGE}, error="invalid_token"` }));
+  };
+}

@@ -1,0 +1,104 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Clock } from '../core/clock';
+import { TokenExistsError, type TokenRecord, type TokenStore } from '../store/token-types';
+
+/** The name under which the bootstrap SCIM_TOKEN authenticates (audit actor). */
+export const BOOTSTRAP_TOKEN_NAME = 'bootstrap';
+/** last-used is written at most this often per token, so auth does not write on every request. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+export type TokenStatus = 'active' | 'expired' | 'revoked';
+export type VerifyResult = { name: string } | { error: 'invalid' | 'expired' | 'revoked' };
+export interface CreatedToken {
+  name: string;
+  /** Shown once; only its SHA-256 is stored. */
+  secret: string;
+  expiresAt?: string;
+}
+/** A stored token with its status (hash is the SHA-256 of a 256-bit secret; callers usually drop it). */
+export type TokenInfo = TokenRecord & { status: TokenStatus };
+
+const sha256 = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+
+/**
+ * SCIM bearer tokens (RFC 6750 via RFC 7644 §2). Several may be active at once, so a rotation can overlap:
+ * create the new one, switch the IdP, revoke the old one.
+ */
+export class TokenService {
+  private readonly bootstrapHash: Buffer | null;
+  private readonly lastTouch = new Map<string, number>();
+
+  constructor(
+    private readonly store: TokenStore,
+    private readonly clock: Clock,
+    bootstrapToken: string | null,
+  ) {
+    this.bootstrapHash = bootstrapToken ? sha256(bootstrapToken) : null;
+  }
+
+  create(name: string, expiresInMs?: number): CreatedToken {
+    const trimmed = name.trim();
+    if (!trimmed) throw new Error('a token needs a name');
+    if (trimmed.toLowerCase() === BOOTSTRAP_TOKEN_NAME) throw new TokenExistsError(trimmed);
+    if (expiresInMs !== undefined && !(expiresInMs > 0)) throw new Error('a token expiry must be positive');
+    const now = this.clock.now();
+    const secret = 'scim_' + randomBytes(32).toString('base64url');
+    const expiresAt = expiresInMs === undefined ? undefined : new Date(now.getTime() + expiresInMs).toISOString();
+    this.store.create({ name: trimmed, hash: sha256(secret).toString('hex'), created: now.toISOString(), ...(expiresAt ? { expiresAt } : {}) });
+    return { name: trimmed, secret, ...(expiresAt ? { expiresAt } : {}) };
+  }
+
+  list(): TokenInfo[] {
+    const now = this.clock.now().toISOString();
+    return this.store.list().map((rec) => ({ ...rec, status: statusOf(rec, now) }));
+  }
+
+  /** false when there is no active token of that name. */
+  revoke(name: string): boolean {
+    this.lastTouch.delete(name);
+    return this.store.revoke(name, this.clock.now().toISOString());
+  }
+
+  /**
+   * Constant-time check: the presented secret's digest is compared with timingSafeEqual against every active
+   * token and the bootstrap token, without stopping at the first match.
+   */
+  verify(presented: string): VerifyResult {
+    const now = this.clock.now();
+    const at = now.toISOString();
+    const digest = sha256(presented);
+    let match: string | undefined;
+    for (const rec of this.store.active(at)) {
+      if (equalDigest(digest, Buffer.from(rec.hash, 'hex')) && match === undefined) match = rec.name;
+    }
+    const bootstrap = this.bootstrapHash !== null && equalDigest(digest, this.bootstrapHash);
+    if (match !== undefined) {
+      this.touch(match, now.getTime(), at);
+      return { name: match };
+    }
+    if (bootstrap) return { name: BOOTSTRAP_TOKEN_NAME };
+    // Not active: say why (for metrics and the admin log only; the client sees one "invalid").
+    const hex = digest.toString('hex');
+    const known = this.store.list().filter((r) => r.hash === hex);
+    if (known.some((r) => r.revokedAt)) return { error: 'revoked' };
+    if (known.length) return { error: 'expired' };
+    return { error: 'invalid' };
+  }
+
+  private touch(name: string, ms: number, at: string): void {
+    const last = this.lastTouch.get(name);
+    if (last !== undefined && ms - last < TOUCH_INTERVAL_MS) return;
+    this.lastTouch.set(name, ms);
+    this.store.touch(name, at);
+  }
+}
+
+function equalDigest(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function statusOf(rec: TokenRecord, now: string): TokenStatus {
+  if (rec.revokedAt) return 'revoked';
+  if (rec.expiresAt && rec.expiresAt <= now) return 'expired';
+  return 'active';
+}
