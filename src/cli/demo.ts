@@ -8,7 +8,7 @@ import { buildContainer } from '../server/container';
 import { startService } from '../server/serve';
 import { createLogger } from '../logger';
 import { ENTRA, OKTA, type DemoStep } from '../demo/sequences';
-import { table } from './format';
+import { formatReport, table } from './format';
 
 export interface DemoOptions {
   airflow: 2 | 3;
@@ -55,6 +55,9 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     out('\nAirflow users now:');
     const users = fake.state.listUsers();
     out(table(['USERNAME', 'EMAIL', 'NAME', 'ROLES'], users.map((u) => [u.username, u.email, `${u.firstName} ${u.lastName}`, u.roles.join(', ') || '(none)'])));
+    const runs = c.audit.query({ source: 'airflow' }).length;
+    const last = c.state.lastRun();
+    if (last) out(`\nLast reconcile run (${runs} Airflow change(s) so far):\n${formatReport(last)}`);
     out('\nAudit trail (Airflow changes):');
     const entries = c.audit.query({ source: 'airflow' });
     out(table(['TIME', 'ACTION', 'SUBJECT', 'OUTCOME'], entries.map((e) => [e.at, e.action, e.subject ?? '-', e.outcome])));

@@ -47,12 +47,14 @@ export function describeDrift(d: Drift): string {
 
 /** The readable plan the `reconcile` command prints. */
 export function formatReport(r: RunReport): string {
-  const held = new Set(r.verdict.held);
-  const outcome = new Map(r.outcomes.map((o) => [o.action, o]));
+  // Keyed by content, not identity: a report read back from the database is a copy.
+  const key = (a: Action) => JSON.stringify(a);
+  const held = new Set(r.verdict.held.map(key));
+  const outcome = new Map(r.outcomes.map((o) => [key(o.action), o]));
   const rows = r.plan.actions.map((a) => {
     const d = describeAction(a);
-    const o = outcome.get(a);
-    const status = held.has(a) ? 'HELD' : r.dryRun ? 'planned' : o ? (o.ok ? 'done' : `FAILED: ${o.error}`) : 'skipped';
+    const o = outcome.get(key(a));
+    const status = held.has(key(a)) ? 'HELD' : r.dryRun ? 'planned' : o ? (o.ok ? 'done' : `FAILED: ${o.error}`) : 'skipped';
     return [a.kind, d.target, d.change, status, a.reason];
   });
   const out: string[] = [];
