@@ -13,7 +13,7 @@ describe('durability under SIGKILL', () => {
     const dir = tempDir('durability-');
     const env = { DATABASE_PATH: path.join(dir, 'scim.db'), SCIM_TOKEN: TOKEN };
     const first = await startServe(env);
-    const acked: Array<{ id: string; userName: string }> = [];
+    const acked: Array<{ id: string; userName: string; member?: boolean }> = [];
     let stop = false;
     // Four concurrent writers, each a stream of user creations and group membership changes.
     const group = (await (await fetch(`${first.base}/scim/v2/Groups`, { method: 'POST', headers, body: JSON.stringify({ displayName: 'g' }) })).json()) as { id: string };
@@ -24,13 +24,14 @@ describe('durability under SIGKILL', () => {
           const r = await fetch(`${first.base}/scim/v2/Users`, { method: 'POST', headers, body: JSON.stringify({ userName, active: true }) });
           if (r.status !== 201) continue;
           const body = (await r.json()) as { id: string };
-          acked.push({ id: body.id, userName });
+          const entry: (typeof acked)[number] = { id: body.id, userName };
+          acked.push(entry);
           const p = await fetch(`${first.base}/scim/v2/Groups/${group.id}`, {
             method: 'PATCH',
             headers,
             body: JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'add', path: 'members', value: [{ value: body.id }] }] }),
           });
-          if (p.status === 204) (acked[acked.length - 1] as { member?: boolean } & typeof body).member = true;
+          if (p.status === 204) entry.member = true;
         } catch {
           return; // the server died under us
         }
@@ -51,7 +52,7 @@ describe('durability under SIGKILL', () => {
       }
       const g = (await (await fetch(`${second.base}/scim/v2/Groups/${group.id}`, { headers })).json()) as { members?: Array<{ value: string }> };
       const members = new Set((g.members ?? []).map((m) => m.value));
-      for (const a of acked as Array<{ id: string; member?: boolean }>) if (a.member) expect(members.has(a.id)).toBe(true);
+      for (const a of acked) if (a.member) expect(members.has(a.id)).toBe(true);
       expect(acked.length).toBeGreaterThanOrEqual(150);
     } finally {
       second.child.kill('SIGTERM');
