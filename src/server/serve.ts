@@ -61,6 +61,8 @@ export async function startService(c: Container): Promise<RunningService> {
   } else {
     log.warn(c.reconciler ? 'reconcile.enabled is false: SCIM changes are stored, Airflow is left alone' : 'AIRFLOW_URL is not set: SCIM changes are stored, nothing is reconciled');
   }
+  if (!c.config.scim.token && !c.tokens.list().some((t) => t.status === 'active'))
+    log.warn('no SCIM token exists yet, so every SCIM request gets 401: create one with "airflow-scim tokens create --name okta" or set SCIM_TOKEN');
   log.info('listening', { url, metricsUrl, airflow: c.config.airflow.url ?? null, database: c.config.database.path });
 
   let stopping: Promise<void> | null = null;
