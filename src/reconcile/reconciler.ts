@@ -6,7 +6,8 @@ import type { AuditLog } from '../store/audit-types';
 import type { IdentityStore } from '../store/types';
 import { applyActions, type ProgressFn } from './apply';
 import { desiredState } from './desired';
-import { plan as makePlan } from './plan';
+import { plan as makePlan, type Observed } from './plan';
+import { advanceObserved, type ObservedCache } from './observed-cache';
 import { checkSafety } from './safety';
 import { ownershipMap, type ReconcileState } from './state';
 import type { ActionKind, ActionOutcome, Drift, Plan, RunReport, RunResult, SafetyVerdict } from './types';
@@ -58,8 +59,18 @@ const EMPTY_VERDICT: SafetyVerdict = { allowed: [], held: [], blocked: null };
  * CLI. Runs are serialised: a concurrent runOnce waits for the running one to finish, then runs on fresh state
  * (level-based, so it sees whatever changed meanwhile).
  */
+/** A change-triggered run trusts a full read for this long; the scheduled run (every 5 minutes by default) refreshes it. */
+export const CACHE_MAX_AGE_MS = 10 * 60_000;
+
+async function observeAll(airflow: AirflowClient): Promise<Observed> {
+  const [users, roles] = await Promise.all([airflow.listUsers(), airflow.listRoles()]);
+  return { users, roles };
+}
+
 export class Reconciler {
   private queue: Promise<unknown> = Promise.resolve();
+  /** The Airflow view change-triggered runs plan against (see observed-cache.ts). */
+  private cache: ObservedCache | null = null;
 
   constructor(private readonly deps: ReconcilerDeps) {}
 
@@ -84,7 +95,10 @@ export class Reconciler {
     try {
       const snapshot = store.snapshot();
       seq = snapshot.seq;
-      const [users, roles] = await Promise.all([airflow.listUsers(), airflow.listRoles()]);
+      // A SCIM change plans against the cached view (fresh enough, no failure since); every other run reads all.
+      const cached = opts.trigger === 'change' && this.cache && clock.now().getTime() - this.cache.readAt < CACHE_MAX_AGE_MS ? this.cache : null;
+      const { users, roles } = cached ? cached.observed : await observeAll(airflow);
+      if (!cached && !dryRun) this.cache = { observed: { users, roles }, readAt: clock.now().getTime() };
       const desired = desiredState(snapshot, {
         usernameTemplate: config.airflow.username,
         mappings: config.roles.mappings,
@@ -112,6 +126,7 @@ export class Reconciler {
         for (const key of owned.keys()) if (!present.has(key)) state.disown(key);
         outcomes = await applyActions(verdict.allowed, { airflow, state, audit: this.deps.audit, clock, concurrency: config.airflow.concurrency, newPassword: this.deps.newPassword }, opts.onProgress);
         const failed = outcomes.filter((o) => !o.ok);
+        this.cache = failed.length === 0 && this.cache ? { ...this.cache, observed: advanceObserved({ users, roles }, outcomes) } : null;
         // A failure outranks a block: the loop retries failures soon; a block waits for an operator or the window.
         result = failed.length > 0 ? 'partial' : verdict.held.length > 0 ? 'blocked' : outcomes.length > 0 ? 'applied' : 'nothing-to-do';
         if (failed.length > 0) transient = failed.some((o) => o.transient === true);
@@ -119,6 +134,7 @@ export class Reconciler {
         if (failed.length === 0) this.recordSuccess(seq, result === 'blocked');
       }
     } catch (e) {
+      this.cache = null;
       result = 'failed';
       error = e instanceof Error ? e.message : String(e);
       transient = e instanceof AirflowError ? e.transient : false;

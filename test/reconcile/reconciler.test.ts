@@ -164,11 +164,51 @@ describe('Reconciler.runOnce', () => {
     const [a] = t.addUsers(['alice', 'bob']);
     await t.reconciler.runOnce({ trigger: 'startup' });
     t.deactivate(a);
-    await t.airflow.deleteUser('bob'); // someone deleted bob by hand...
-    const r = await t.reconciler.runOnce({ trigger: 'change' });
+    await t.airflow.deleteUser('bob'); // someone deleted bob by hand: the scheduled full read sees it
+    const r = await t.reconciler.runOnce({ trigger: 'schedule' });
     expect(r.plan.actions.map((x) => `${x.kind} ${'username' in x ? x.username : ''}`)).toEqual(['create-user bob', 'deprovision-user alice']);
     expect(t.airflow.peekUser('alice')).toBeUndefined();
     expect(t.state.owned().map((o) => o.username)).toEqual(['bob']);
+  });
+
+  test('a change run plans against the last full read moved forward by what was applied: writes only, no page reads', async () => {
+    const t = setup({ safety: { maxDeprovisions: 100, maxDeprovisionPercent: 100 } });
+    const [a, b] = t.addUsers(['alice', 'bob']);
+    await t.reconciler.runOnce({ trigger: 'startup' });
+    const reads = () => t.airflow.log.filter((l) => !WRITES.test(l)).length;
+    const before = reads();
+    t.deactivate(a);
+    const r1 = await t.reconciler.runOnce({ trigger: 'change' });
+    expect(r1.result).toBe('applied');
+    expect(reads()).toBe(before);
+    expect(t.airflow.peekUser('alice')?.roles).toEqual([]);
+    // The cache reflects that apply: the next change run plans only the new change, still without reads.
+    t.deactivate(b);
+    const r2 = await t.reconciler.runOnce({ trigger: 'change' });
+    expect(r2.plan.actions.map((x) => `${x.kind} ${'username' in x ? x.username : ''}`)).toEqual(['deprovision-user bob']);
+    expect(reads()).toBe(before);
+    // Drift made by hand is undone by the scheduled run, which reads everything again.
+    await t.airflow.updateUser('bob', { roles: ['Viewer'] });
+    t.clock.advance(2 * 3_600_000); // past the safety window, so this re-strip is not held
+    const r3 = await t.reconciler.runOnce({ trigger: 'schedule' });
+    expect(reads()).toBeGreaterThan(before);
+    expect(r3.plan.actions.map((x) => x.kind)).toEqual(['deprovision-user']);
+    expect(t.airflow.peekUser('bob')?.roles).toEqual([]);
+  });
+
+  test('after a failed action the next change run reads Airflow again', async () => {
+    const t = setup();
+    const [a, b] = t.addUsers(['alice', 'bob']);
+    await t.reconciler.runOnce({ trigger: 'startup' });
+    t.deactivate(a);
+    t.airflow.failNext(new AirflowError('server', 'boom', 500));
+    expect((await t.reconciler.runOnce({ trigger: 'change' })).result).toBe('partial');
+    const reads = t.airflow.log.filter((l) => !WRITES.test(l)).length;
+    t.deactivate(b);
+    await t.reconciler.runOnce({ trigger: 'change' });
+    expect(t.airflow.log.filter((l) => !WRITES.test(l)).length).toBeGreaterThan(reads);
+    expect(t.airflow.peekUser('alice')?.roles).toEqual([]);
+    expect(t.airflow.peekUser('bob')?.roles).toEqual([]);
   });
 
   test('concurrent runs never overlap: the second waits and runs on fresh state', async () => {
