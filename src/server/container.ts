@@ -69,8 +69,8 @@ export function buildContainer(config: Config, opts: { logger?: Logger; clock?: 
 function reconcileHooks(metrics: Metrics) {
   return {
     onRun: (report: { result: string; started: string; finished: string }) => {
-      metrics.runFinished(report.result, (Date.parse(report.finished) - Date.parse(report.started)) / 1000);
-      if (report.result === 'applied' || report.result === 'nothing-to-do') metrics.lastSuccess(new Date(report.finished));
+      // runFinished also records the last success time for applied / nothing-to-do.
+      metrics.runFinished(report.result, (Date.parse(report.finished) - Date.parse(report.started)) / 1000, new Date(report.finished));
       metrics.blocked(report.result === 'blocked');
     },
     onAction: (kind: string, ok: boolean) => metrics.action(kind, ok),
