@@ -1,4 +1,4 @@
-import type { AirflowRole, AirflowUser, Permission } from '../airflow/types';
+import type { Permission } from '../airflow/types';
 import type { Observed } from './plan';
 import type { ActionOutcome } from './types';
 
@@ -60,5 +60,3 @@ function unionPermissions(have: Permission[], add: Permission[]): Permission[] {
   const seen = new Set(have.map((p) => p.join('\u0000')));
   return [...have, ...add.filter((p) => !seen.has(p.join('\u0000')))];
 }
-
-export type { AirflowRole, AirflowUser };

@@ -51,10 +51,10 @@ export async function serviceStatus(deps: StatusDeps, opts: { probeAirflow: bool
   } else if (deps.airflow) {
     airflow = { ok: true, detail: 'configured (not probed)' };
   }
-  const last = safe(() => deps.state.lastRun());
-  const lastRun = last && 'result' in (last as object) ? (last as NonNullable<ReturnType<ReconcileState['lastRun']>>) : undefined;
-  const blockedRaw = safe(() => deps.state.getKv('blocked'));
-  const blocked = typeof blockedRaw === 'string' ? JSON.parse(blockedRaw) : undefined;
+  // A broken database already fails the checks above; here its reads just come back empty.
+  const lastRun = attempt(() => deps.state.lastRun());
+  const blockedRaw = attempt(() => deps.state.getKv('blocked'));
+  const blocked = blockedRaw ? JSON.parse(blockedRaw) : undefined;
   const seenSeq = lastRun?.seq ?? 0;
   const pendingChanges = deps.airflow ? Math.max(0, deps.store.latestSeq() - seenSeq) : 0;
   let reconcile: Check;
@@ -71,6 +71,14 @@ export async function serviceStatus(deps: StatusDeps, opts: { probeAirflow: bool
     pendingChanges,
     blocked,
   };
+}
+
+function attempt<T>(fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch {
+    return undefined;
+  }
 }
 
 function safe<T>(fn: () => T): T | Check {

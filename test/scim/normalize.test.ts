@@ -1,18 +1,10 @@
 import { ENTERPRISE_USER } from '../../src/core/schema';
-import { ScimError } from '../../src/scim/errors';
+import { expectScimErrorFrom } from '../support/scim-error';
 import { normalizeGroup, normalizeUser, parseMemberIds, userDataEquals } from '../../src/scim/normalize';
 
 const ENT = ENTERPRISE_USER;
 
-function scimError(fn: () => unknown): ScimError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ScimError) return e;
-    throw e;
-  }
-  throw new Error('expected a ScimError');
-}
+const scimError = expectScimErrorFrom;
 
 describe('normalizeUser', () => {
   it('Entra create body (scim-idp.md §A1.2): keeps values, drops meta/schemas/nulls, defaults nothing it has', () => {

@@ -1,5 +1,6 @@
 import { ENTERPRISE_USER } from '../../src/core/schema';
 import { ScimError } from '../../src/scim/errors';
+import { expectScimErrorFrom } from '../support/scim-error';
 import { normalizeUser } from '../../src/scim/normalize';
 import { applyUserPatch, parsePatchRequest, planGroupPatch } from '../../src/scim/patch';
 import type { GroupChange, GroupData, UserData } from '../../src/store/types';
@@ -23,15 +24,7 @@ const base: UserData = normalizeUser({
 /** The same user without a work email, address or enterprise data. */
 const bare: UserData = normalizeUser({ userName: 'bare', emails: [{ value: 'home@x.com', type: 'home' }] });
 
-function caught(fn: () => unknown): ScimError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ScimError) return e;
-    throw e;
-  }
-  throw new Error('expected a ScimError');
-}
+const caught = expectScimErrorFrom;
 
 /** [name, current, request, expected user]; sources are scim-idp.md sections. */
 const userRows: [string, UserData, unknown, UserData][] = [
