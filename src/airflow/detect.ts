@@ -10,6 +10,7 @@ import type { AirflowClient, AirflowInfo, AirflowRole, AirflowUser, AirflowUserC
 import { AirflowError } from './types';
 import { AirflowV2Client } from './v2-client';
 import { AirflowV3Client } from './v3-client';
+import type { SelfSignedToken } from './jwt-sign';
 import type { AirflowClientOptions } from './wire';
 
 export interface CreateAirflowClientOptions {
@@ -22,16 +23,19 @@ export interface CreateAirflowClientOptions {
 
 export function createAirflowClient(cfg: AirflowConfig, logger: Logger, opts: CreateAirflowClientOptions = {}): AirflowClient {
   if (!cfg.url) throw new AirflowError('unsupported', 'airflow.url (AIRFLOW_URL) is not set');
-  if (!cfg.apiUser || !cfg.apiPassword) {
+  if (!cfg.apiUser || (!cfg.apiPassword && !cfg.jwtSecret)) {
     throw new AirflowError('auth', 'airflow.apiUser and airflow.apiPassword (AIRFLOW_USERNAME, AIRFLOW_PASSWORD[_FILE]) are required');
   }
   const http = new AirflowHttp({
     baseUrl: cfg.url, timeoutMs: cfg.timeout, retries: cfg.retries, concurrency: cfg.concurrency,
     sleep: opts.sleep, random: opts.random, logger, onCall: opts.onCall,
   });
-  const base: AirflowClientOptions = {
-    url: cfg.url, apiUser: cfg.apiUser, apiPassword: cfg.apiPassword, timeoutMs: cfg.timeout, retries: cfg.retries,
-    concurrency: cfg.concurrency, logger, http, sleep: opts.sleep, random: opts.random, now: opts.now,
+  const selfSigned: SelfSignedToken | undefined = cfg.jwtSecret && cfg.jwtUserId
+    ? { secret: cfg.jwtSecret, userId: cfg.jwtUserId, audience: cfg.jwtAudience, issuer: cfg.jwtIssuer ?? undefined, lifetimeSeconds: 3600 }
+    : undefined;
+  const base: AirflowClientOptions & { selfSigned?: SelfSignedToken } = {
+    url: cfg.url, apiUser: cfg.apiUser, apiPassword: cfg.apiPassword ?? '', timeoutMs: cfg.timeout, retries: cfg.retries,
+    concurrency: cfg.concurrency, logger, http, sleep: opts.sleep, random: opts.random, now: opts.now, selfSigned,
   };
   if (cfg.apiVersion === '2') return new AirflowV2Client(base);
   if (cfg.apiVersion === '3') return new AirflowV3Client(base);
@@ -61,7 +65,7 @@ class AutoAirflowClient implements AirflowClient {
 
   constructor(
     private readonly http: AirflowHttp,
-    private readonly opts: AirflowClientOptions,
+    private readonly opts: AirflowClientOptions & { selfSigned?: SelfSignedToken },
     private readonly logger: Logger,
   ) {}
 
@@ -105,7 +109,7 @@ class AutoAirflowClient implements AirflowClient {
   async createRole(role: AirflowRole): Promise<void> {
     return (await this.client()).createRole(role);
   }
-  async addRolePermissions(name: string, permissions: Permission[]): Promise<void> {
-    return (await this.client()).addRolePermissions(name, permissions);
+  async setRolePermissions(name: string, permissions: Permission[]): Promise<void> {
+    return (await this.client()).setRolePermissions(name, permissions);
   }
 }

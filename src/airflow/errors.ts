@@ -54,6 +54,18 @@ export const notFab = (url: string, endpoint?: string): AirflowError =>
     endpoint,
   );
 
+/** A permission names a resource Airflow does not have: usually a DAG not parsed yet, or a 2.x name on 3.x. */
+export const unknownResource = (resource: string, endpoint: string): AirflowError =>
+  new AirflowError(
+    'unknown-resource',
+    `Airflow has no resource '${resource}' (${endpoint}): a DAG:<id> resource exists only once the DAG is parsed, and resource ` +
+      `names differ between Airflow 2 and 3 (e.g. Datasets became Assets); fix roles.custom or wait for the DAG`,
+    400,
+    endpoint,
+  );
+
+const UNKNOWN_RESOURCE_400 = /^The specified resource: '(.*)' was not found$/;
+
 const NOT_FAB_400 = /only available when using the default auth manager FabAuthManager/i;
 
 /** Maps a final HTTP failure. 2.x callers decide 403 → 'auth' themselves (they need a probe). */
@@ -81,6 +93,8 @@ export function toAirflowError(f: HttpFailure, ctx: ErrorContext): AirflowError 
   if (s === 429) return new AirflowError('rate-limited', `${endpoint}: Airflow is rate limiting (429) after ${f.attempts} attempts`, s, endpoint);
   if (s >= 500) return new AirflowError('server', `${endpoint}: Airflow server error ${s} after ${f.attempts} attempts${suffix}`, s, endpoint);
   if (s === 400 && detail && NOT_FAB_400.test(detail)) return notFab(base, endpoint);
+  const resource = s === 400 && detail ? UNKNOWN_RESOURCE_400.exec(detail) : null;
+  if (resource) return unknownResource(resource[1], endpoint);
   if (s === 400 && detail?.startsWith('Unknown roles:')) {
     const roles = detail.slice('Unknown roles:'.length).trim();
     return new AirflowError('bad-request', `Airflow has no role ${roles} (${endpoint}); create it or fix the role mapping`, s, endpoint);

@@ -1,15 +1,21 @@
 /**
  * In-memory AirflowClient with the semantics that matter (STYLE habit 1): case-insensitive usernames
  * (doc §5), 409 on taken username/email, unknown roles rejected, roles replaced on update (doc §1.4),
- * role permissions only ever added. Records calls like the HTTP clients do.
+ * role PATCH adding (Airflow 2.x, FAB <= 3.8.0) or replacing (FAB >= 3.8.1) as configured. Records calls like the
+ * HTTP clients do.
  */
-import type { AirflowClient, AirflowInfo, AirflowRole, AirflowUser, AirflowUserChange, NewAirflowUser, Permission } from './types';
+import type { AirflowClient, AirflowInfo, AirflowRole, AirflowUser, AirflowUserChange, NewAirflowUser, Permission, RolePatchBehaviour } from './types';
+import { unknownResource } from './errors';
 import { AirflowError } from './types';
 
 export interface MemorySeed {
   users?: Array<Omit<AirflowUser, 'active'> & { active?: boolean | null }>;
   /** Extra roles; Admin, Op, User, Viewer and Public always exist (doc §4). */
   roles?: AirflowRole[];
+  /** What role PATCH does (default 'replace', as the newest FAB provider). */
+  rolePatch?: RolePatchBehaviour;
+  /** Resource names that exist (permissions on others are refused); default: any name. */
+  resources?: string[];
 }
 
 const clone = <T>(v: T): T => structuredClone(v);
@@ -22,8 +28,12 @@ export class MemoryAirflowClient implements AirflowClient {
   /** Every call in order, e.g. "createUser alice" (for assertions). */
   readonly log: string[] = [];
   private failures: AirflowError[] = [];
+  private readonly rolePatch: RolePatchBehaviour;
+  private readonly resources?: Set<string>;
 
   constructor(seed: MemorySeed = {}) {
+    this.rolePatch = seed.rolePatch ?? 'replace';
+    this.resources = seed.resources && new Set(seed.resources);
     for (const name of ['Admin', 'Op', 'User', 'Viewer', 'Public']) this.roles.set(name, { name, permissions: [] });
     for (const r of seed.roles ?? []) this.roles.set(r.name, clone(r));
     for (const u of seed.users ?? []) this.users.set(u.username.toLowerCase(), { ...clone(u), active: u.active ?? true });
@@ -50,7 +60,7 @@ export class MemoryAirflowClient implements AirflowClient {
 
   async info(): Promise<AirflowInfo> {
     this.record('GET /users', 'info');
-    return { apiVersion: 3, version: 'memory', basePath: '/memory' };
+    return { apiVersion: 3, version: 'memory', basePath: '/memory', rolePatch: this.rolePatch };
   }
 
   async listUsers(): Promise<AirflowUser[]> {
@@ -106,15 +116,16 @@ export class MemoryAirflowClient implements AirflowClient {
     if (this.roles.has(role.name)) {
       throw new AirflowError('conflict', `Role with name '${role.name}' already exists; please update with the PATCH endpoint`, 409, 'POST /roles');
     }
+    this.checkResources(role.permissions, 'POST /roles');
     this.roles.set(role.name, { name: role.name, permissions: dedupe(role.permissions) });
   }
 
-  async addRolePermissions(name: string, permissions: Permission[]): Promise<void> {
-    if (permissions.length === 0) return;
-    this.record('PATCH /roles/{name}', `addRolePermissions ${name}`);
+  async setRolePermissions(name: string, permissions: Permission[]): Promise<void> {
+    this.record('PATCH /roles/{name}', `setRolePermissions ${name}`);
     const role = this.roles.get(name);
     if (!role) throw new AirflowError('not-found', `Role with name '${name}' was not found`, 404, 'PATCH /roles/{name}');
-    role.permissions = dedupe([...role.permissions, ...permissions]); // additive only (doc §1.4)
+    this.checkResources(permissions, 'PATCH /roles/{name}');
+    role.permissions = dedupe(this.rolePatch === 'replace' ? permissions : [...role.permissions, ...permissions]);
   }
 
   private record(call: string, entry: string): void {
@@ -128,6 +139,11 @@ export class MemoryAirflowClient implements AirflowClient {
     const u = this.users.get(username.toLowerCase());
     if (!u) throw new AirflowError('not-found', `The User with username \`${username}\` was not found`, 404, endpoint);
     return u;
+  }
+
+  private checkResources(perms: Permission[], endpoint: string): void {
+    const missing = perms.find(([, r]) => this.resources && !this.resources.has(r));
+    if (missing) throw unknownResource(missing[1], endpoint);
   }
 
   private checkRoles(roles: string[], endpoint: string): void {

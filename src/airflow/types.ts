@@ -48,7 +48,16 @@ export interface AirflowInfo {
   version?: string;
   /** Path prefix in use, e.g. "/auth/fab/v1" or "/api/v1". */
   basePath: string;
+  /** apache-airflow-providers-fab version, when the providers endpoint says. */
+  fabVersion?: string;
+  /**
+   * What role PATCH (update_mask=actions) does with the permissions sent: 'replace' on FAB provider >= 3.8.1
+   * (the body is the end state), 'add' on Airflow 2.x and FAB 3.3.0-3.8.0 (real-airflow.md §1).
+   */
+  rolePatch: RolePatchBehaviour;
 }
+
+export type RolePatchBehaviour = 'add' | 'replace';
 
 export interface AirflowClient {
   /** Detects (or confirms) the API version and checks the credentials and permissions with a cheap read. */
@@ -60,8 +69,11 @@ export interface AirflowClient {
   updateUser(username: string, change: AirflowUserChange): Promise<AirflowUser>;
   deleteUser(username: string): Promise<void>;
   createRole(role: AirflowRole): Promise<void>;
-  /** Additive only, as Airflow's role PATCH is (bulk_sync_roles never removes). */
-  addRolePermissions(name: string, permissions: Permission[]): Promise<void>;
+  /**
+   * Sends the role's whole wanted permission set (role PATCH, update_mask=actions). Where info().rolePatch is
+   * 'replace' the role ends with exactly these; where it is 'add', permissions not sent are kept.
+   */
+  setRolePermissions(name: string, permissions: Permission[]): Promise<void>;
   /** HTTP calls made so far, by "METHOD /path-template" (for metrics and benchmarks). */
   readonly calls?: ReadonlyMap<string, number>;
 }
@@ -77,7 +89,8 @@ export type AirflowErrorKind =
   | 'rate-limited'
   | 'server' // 5xx
   | 'not-fab' // the auth manager is not FAB: no user/role API
-  | 'unsupported'; // an API version we cannot talk to
+  | 'unknown-resource' // a permission names a resource Airflow does not have (e.g. a DAG not parsed yet)
+  | 'unsupported'; // an API or provider version we cannot talk to
 
 export class AirflowError extends Error {
   constructor(

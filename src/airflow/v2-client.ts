@@ -1,13 +1,18 @@
 /**
  * Airflow 2.x client: basic auth (doc §1.6), /auth/fab/v1 on 2.8+ else /api/v1 (doc §0), problem+json errors.
- * PATCH needs username/email/first_name/last_name in the body even with update_mask (doc §1.4): we fill them
- * from users already read by listUsers/createUser, so a run that changes nothing makes no extra calls.
+ * Basic auth makes FAB check the password, bump login_count and store a new session row on every call
+ * (real-airflow.md §6, confirmed on 2.10.5): we sign in once and send the session cookie after that, and fall
+ * back to basic auth once when the cookie is refused.
+ * PATCH validates username/email/first_name/last_name (email uniqueness included) before applying update_mask
+ * (real-airflow.md §7): the body is filled from a fresh GET of the user, never from an earlier read.
  */
+import { compareVersions } from '../core/version';
+import { assertSupported, fabVersionOf, rolePatchBehaviour } from './capabilities';
 import { credentialsRejected2, notFab, toAirflowError } from './errors';
-import { AirflowHttp, HttpFailure, type HttpMethod } from './http';
+import { AirflowHttp, HttpFailure, type HttpMethod, type HttpResponse } from './http';
 import type { AirflowClient, AirflowInfo, AirflowRole, AirflowUser, AirflowUserChange, NewAirflowUser, Permission } from './types';
 import {
-  compareVersions, fromWireRole, fromWireUser, newUserBody, pageAll, toWireActions, type AirflowClientOptions, type WireRole,
+  fromWireRole, fromWireUser, newUserBody, pageAll, toWireActions, type AirflowClientOptions, type WireRole,
   type WireUser,
 } from './wire';
 
@@ -30,8 +35,9 @@ export class AirflowV2Client implements AirflowClient {
   private resolving?: Promise<V2BasePath>;
   /** Set after any authenticated 2xx: from then on a 403 means a missing permission, not bad credentials. */
   private authConfirmed = false;
-  /** Last known state of users, by lower-cased username (FAB usernames are case-insensitive, doc §5). */
-  private readonly known = new Map<string, AirflowUser>();
+  /** The Flask session cookie from the last basic-auth sign-in ("session=…"). */
+  private cookie?: string;
+  private infoCache?: Promise<AirflowInfo>;
 
   constructor(private readonly opts: V2ClientOptions) {
     this.http = opts.http ?? new AirflowHttp({ baseUrl: opts.url, timeoutMs: opts.timeoutMs, retries: opts.retries, concurrency: opts.concurrency, sleep: opts.sleep, random: opts.random, logger: opts.logger });
@@ -44,18 +50,32 @@ export class AirflowV2Client implements AirflowClient {
     return this.http.calls;
   }
 
+  /** Checks credentials and permissions with a cheap read; the provider version is read once per client. */
   async info(): Promise<AirflowInfo> {
     const base = await this.base();
     await this.send('GET', `${base}/users`, `${base}/users`, { limit: 1 });
-    return { apiVersion: 2, version: this.version, basePath: base };
+    this.infoCache ??= this.readProviders(base).catch((e: unknown) => {
+      this.infoCache = undefined;
+      throw e;
+    });
+    return this.infoCache;
+  }
+
+  private async readProviders(base: string): Promise<AirflowInfo> {
+    let fabVersion: string | undefined;
+    try {
+      fabVersion = fabVersionOf(await this.send('GET', '/api/v1/providers', '/api/v1/providers', { limit: 100 }));
+    } catch (e) {
+      // Without can_read on Providers the version stays unknown; 2.x role PATCH only adds either way.
+      this.opts.logger?.warn('airflow providers not readable', { error: e instanceof Error ? e.message : String(e) });
+    }
+    assertSupported(2, fabVersion, this.http.baseUrl);
+    return { apiVersion: 2, version: this.version, basePath: base, fabVersion, rolePatch: rolePatchBehaviour(2, fabVersion) };
   }
 
   async listUsers(): Promise<AirflowUser[]> {
     const base = await this.base();
-    const users = await pageAll<WireUser, AirflowUser>(this.send, `${base}/users`, 'users', fromWireUser, (u) => u.username.toLowerCase());
-    this.known.clear();
-    for (const u of users) this.known.set(u.username.toLowerCase(), u);
-    return users;
+    return pageAll<WireUser, AirflowUser>(this.send, `${base}/users`, 'users', fromWireUser, (u) => u.username.toLowerCase());
   }
 
   async listRoles(): Promise<AirflowRole[]> {
@@ -65,9 +85,7 @@ export class AirflowV2Client implements AirflowClient {
 
   async createUser(user: NewAirflowUser): Promise<AirflowUser> {
     const base = await this.base();
-    const created = fromWireUser(await this.send<WireUser>('POST', `${base}/users`, `${base}/users`, undefined, newUserBody(user)));
-    this.known.set(created.username.toLowerCase(), created);
-    return created;
+    return fromWireUser(await this.send<WireUser>('POST', `${base}/users`, `${base}/users`, undefined, newUserBody(user)));
   }
 
   async updateUser(username: string, change: AirflowUserChange): Promise<AirflowUser> {
@@ -78,11 +96,8 @@ export class AirflowV2Client implements AirflowClient {
       ['email', 'email'], ['firstName', 'first_name'], ['lastName', 'last_name'], ['roles', 'roles'], ['password', 'password'],
     ];
     const changed = fields.filter(([k]) => change[k] !== undefined);
-    let current = this.known.get(username.toLowerCase());
-    if (!current) {
-      current = fromWireUser(await this.send<WireUser>('GET', path, template));
-      this.known.set(current.username.toLowerCase(), current);
-    }
+    // Fresh: a stale email in the body trips the email-uniqueness check even when email is not in the mask.
+    const current = fromWireUser(await this.send<WireUser>('GET', path, template));
     if (changed.length === 0) return current;
     // Body username = the path value: a different spelling would trip the 409 check (doc §1.4).
     const body: Record<string, unknown> = {
@@ -94,15 +109,12 @@ export class AirflowV2Client implements AirflowClient {
     if (change.roles) body['roles'] = change.roles.map((name) => ({ name }));
     if (change.password !== undefined) body['password'] = change.password;
     const mask = changed.map(([, wire]) => wire).join(',');
-    const updated = fromWireUser(await this.send<WireUser>('PATCH', path, template, { update_mask: mask }, body));
-    this.known.set(updated.username.toLowerCase(), updated);
-    return updated;
+    return fromWireUser(await this.send<WireUser>('PATCH', path, template, { update_mask: mask }, body));
   }
 
   async deleteUser(username: string): Promise<void> {
     const base = await this.base();
     await this.send('DELETE', `${base}/users/${encodeURIComponent(username)}`, `${base}/users/{username}`);
-    this.known.delete(username.toLowerCase());
   }
 
   async createRole(role: AirflowRole): Promise<void> {
@@ -112,10 +124,9 @@ export class AirflowV2Client implements AirflowClient {
     await this.send('GET', `${base}/roles/${encodeURIComponent(role.name)}`, `${base}/roles/{name}`);
   }
 
-  async addRolePermissions(name: string, permissions: Permission[]): Promise<void> {
-    if (permissions.length === 0) return;
+  async setRolePermissions(name: string, permissions: Permission[]): Promise<void> {
     const base = await this.base();
-    // The role schema requires name even with a mask; only actions are applied, additively (doc §1.4).
+    // The role schema requires name even with a mask; FAB 1.x adds the actions sent and removes none (doc §1.4).
     await this.send('PATCH', `${base}/roles/${encodeURIComponent(name)}`, `${base}/roles/{name}`, { update_mask: 'actions' }, {
       name,
       actions: toWireActions(permissions),
@@ -158,8 +169,20 @@ export class AirflowV2Client implements AirflowClient {
   private readonly send = async <T>(
     method: HttpMethod, path: string, template: string, query?: Record<string, string | number>, body?: unknown,
   ): Promise<T> => {
+    const attempt = async (useCookie: boolean): Promise<HttpResponse<T>> =>
+      this.http.request<T>({ method, path, template, query, body, headers: useCookie && this.cookie ? { Cookie: this.cookie } : { Authorization: this.auth } });
     try {
-      const res = await this.http.request<T>({ method, path, template, query, body, headers: { Authorization: this.auth } });
+      let res: HttpResponse<T>;
+      const cookie = this.cookie;
+      try {
+        res = await attempt(cookie !== undefined);
+      } catch (e) {
+        // An expired or revoked session: sign in with the password once more.
+        if (!(e instanceof HttpFailure) || cookie === undefined || (e.status !== 401 && e.status !== 403)) throw e;
+        if (this.cookie === cookie) this.cookie = undefined;
+        res = await attempt(false);
+      }
+      this.keepSession(res);
       this.authConfirmed = true;
       return res.data;
     } catch (e) {
@@ -167,6 +190,14 @@ export class AirflowV2Client implements AirflowClient {
       throw await this.explain(e);
     }
   };
+
+  /** Keeps the session cookie a basic-auth sign-in set (Flask's "session" cookie). */
+  private keepSession(res: HttpResponse<unknown>): void {
+    const raw = res.headers['set-cookie'];
+    const cookies = Array.isArray(raw) ? (raw as string[]) : typeof raw === 'string' ? [raw] : [];
+    const session = cookies.map((c) => c.split(';')[0].trim()).find((c) => c.startsWith('session='));
+    if (session && session !== 'session=') this.cookie = session;
+  }
 
   /** 403 → bad credentials or a missing permission (probe decides); 404 on both bases → not FAB. */
   private async explain(f: HttpFailure): Promise<Error> {

@@ -1,9 +1,15 @@
 /**
  * Airflow 3.x client (FAB auth manager, doc §2): JWT from POST /auth/token, cached and renewed before its
- * `exp` claim (no refresh for API clients, doc §2.8) and once on a 401, then the call is retried once.
+ * `exp` claim (no refresh for API clients, doc §2.8) and once when refused, then the call is retried once.
+ * Refused means 401 (none or expired) or 403 "Invalid JWT token" (signed with another secret, e.g. after an
+ * API-server restart without a fixed [api_auth] jwt_secret: real-airflow.md §2).
+ * With a shared jwt_secret configured we sign our own token instead (real-airflow.md §3): FAB >= 3.11 issues no
+ * token for a password unless AUTH_TYPE is AUTH_DB, so under SSO that is the only non-interactive way in.
  */
-import { notFab, toAirflowError } from './errors';
+import { assertSupported, fabVersionOf, rolePatchBehaviour } from './capabilities';
+import { errorDetail, notFab, toAirflowError } from './errors';
 import { AirflowHttp, HttpFailure, type HttpMethod } from './http';
+import { signAirflowJwt, type SelfSignedToken } from './jwt-sign';
 import type { AirflowClient, AirflowInfo, AirflowRole, AirflowUser, AirflowUserChange, NewAirflowUser, Permission } from './types';
 import { AirflowError } from './types';
 import {
@@ -14,7 +20,12 @@ export interface V3ClientOptions extends AirflowClientOptions {
   /** Renew this long before exp (default 60 s, at most a tenth of the lifetime). */
   renewBeforeMs?: number;
   knownVersion?: string;
+  /** Sign tokens with Airflow's shared [api_auth] jwt_secret instead of asking POST /auth/token. */
+  selfSigned?: SelfSignedToken;
 }
+
+/** FastAPI's detail for a token that fails signature or claim checks (security.py resolve_user_from_token). */
+const INVALID_JWT = /invalid jwt token/i;
 
 const BASE = '/auth/fab/v1';
 
@@ -34,6 +45,7 @@ export class AirflowV3Client implements AirflowClient {
   private token?: { value: string; renewAt: number };
   private fetching?: Promise<string>;
   private version?: string;
+  private infoCache?: Promise<AirflowInfo>;
 
   constructor(private readonly opts: V3ClientOptions) {
     this.http = opts.http ?? new AirflowHttp({ baseUrl: opts.url, timeoutMs: opts.timeoutMs, retries: opts.retries, concurrency: opts.concurrency, sleep: opts.sleep, random: opts.random, logger: opts.logger });
@@ -55,7 +67,23 @@ export class AirflowV3Client implements AirflowClient {
       }
     }
     await this.send('GET', `${BASE}/users`, `${BASE}/users`, { limit: 1 });
-    return { apiVersion: 3, version: this.version, basePath: BASE };
+    this.infoCache ??= this.readProviders().catch((e: unknown) => {
+      this.infoCache = undefined;
+      throw e;
+    });
+    return this.infoCache;
+  }
+
+  /** The FAB provider version decides the role PATCH behaviour and whether we support the server at all. */
+  private async readProviders(): Promise<AirflowInfo> {
+    let fabVersion: string | undefined;
+    try {
+      fabVersion = fabVersionOf(await this.send('GET', '/api/v2/providers', '/api/v2/providers', { limit: 100 }));
+    } catch (e) {
+      this.opts.logger?.warn('airflow providers not readable; assuming role PATCH replaces permissions', { error: e instanceof Error ? e.message : String(e) });
+    }
+    assertSupported(3, fabVersion, this.http.baseUrl);
+    return { apiVersion: 3, version: this.version, basePath: BASE, fabVersion, rolePatch: rolePatchBehaviour(3, fabVersion) };
   }
 
   listUsers(): Promise<AirflowUser[]> {
@@ -96,8 +124,8 @@ export class AirflowV3Client implements AirflowClient {
     await this.send('POST', `${BASE}/roles`, `${BASE}/roles`, undefined, { name: role.name, actions: toWireActions(role.permissions) });
   }
 
-  async addRolePermissions(name: string, permissions: Permission[]): Promise<void> {
-    if (permissions.length === 0) return;
+  async setRolePermissions(name: string, permissions: Permission[]): Promise<void> {
+    // FAB >= 3.8.1 makes the role hold exactly these; 3.3.0-3.8.0 add them (real-airflow.md §1).
     await this.send('PATCH', `${BASE}/roles/${encodeURIComponent(name)}`, `${BASE}/roles/{name}`, { update_mask: 'actions' }, {
       name,
       actions: toWireActions(permissions),
@@ -112,6 +140,7 @@ export class AirflowV3Client implements AirflowClient {
   }
 
   private async fetchToken(): Promise<string> {
+    if (this.opts.selfSigned) return this.remember(signAirflowJwt(this.opts.selfSigned, this.now()));
     let res;
     try {
       res = await this.http.request<{ access_token?: string }>({
@@ -121,10 +150,36 @@ export class AirflowV3Client implements AirflowClient {
     } catch (e) {
       if (!(e instanceof HttpFailure)) throw e;
       if (e.status === 404) throw new AirflowError('unsupported', `Airflow at ${this.http.baseUrl} has no POST /auth/token (not Airflow 3?)`, 404, 'POST /auth/token');
+      if (e.status === 401 || e.status === 400) throw await this.tokenRefused(e);
       throw this.map(e);
     }
     const value = res.data?.access_token;
     if (typeof value !== 'string') throw new AirflowError('server', 'POST /auth/token answered without access_token', res.status, 'POST /auth/token');
+    return this.remember(value);
+  }
+
+  /**
+   * POST /auth/token said no. SimpleAuthManager and the Keycloak auth manager serve that path too, without a FAB
+   * users API (real-airflow.md §8): an unauthenticated FAB users read tells them apart (FAB: 401, others: 404).
+   */
+  private async tokenRefused(f: HttpFailure): Promise<AirflowError> {
+    try {
+      const probe = await this.http.request({ method: 'GET', path: `${BASE}/users`, template: `${BASE}/users`, query: { limit: 1 }, accept: [401, 403, 404], noRetry: true });
+      if (probe.status === 404) return notFab(this.http.baseUrl, 'POST /auth/token');
+    } catch {
+      // keep the original answer
+    }
+    return new AirflowError(
+      'auth',
+      `Airflow refused a token for API user '${this.opts.apiUser}' (${f.status} on POST /auth/token: ${errorDetail(f.body) ?? 'no detail'}). Check AIRFLOW_USERNAME/AIRFLOW_PASSWORD; ` +
+        `under SSO (AUTH_TYPE other than AUTH_DB) FAB provider 3.11+ issues no token for a password: set AIRFLOW_JWT_SECRET ` +
+        `(Airflow's [api_auth] jwt_secret) and AIRFLOW_JWT_USER_ID (the service account's id in \`airflow users list\`) instead`,
+      f.status,
+      'POST /auth/token',
+    );
+  }
+
+  private remember(value: string): string {
     const issued = this.now();
     const exp = jwtExpiry(value);
     const life = exp !== undefined ? exp * 1000 - issued : 3_600_000;
@@ -142,8 +197,8 @@ export class AirflowV3Client implements AirflowClient {
       try {
         return await attempt(await this.bearer());
       } catch (e) {
-        // Expired or revoked token: renew once and retry once (doc §2.8).
-        if (!(e instanceof HttpFailure) || e.status !== 401) throw e;
+        // Expired, revoked or signed with another secret: renew once and retry once (doc §2.8, real-airflow.md §2).
+        if (!(e instanceof HttpFailure) || !tokenRefused(e)) throw e;
         return await attempt(await this.bearer(true));
       }
     } catch (e) {
@@ -154,6 +209,18 @@ export class AirflowV3Client implements AirflowClient {
   };
 
   private map(f: HttpFailure): AirflowError {
+    if (f.status === 403 && INVALID_JWT.test(JSON.stringify(f.body ?? ''))) {
+      return new AirflowError(
+        'auth',
+        `Airflow refused our token as invalid even after renewing it (${f.method} ${f.template}): every API-server replica must share one ` +
+          `[api_auth] jwt_secret${this.opts.selfSigned ? ', and AIRFLOW_JWT_SECRET must be that secret' : ''}`,
+        403,
+        `${f.method} ${f.template}`,
+      );
+    }
     return toAirflowError(f, { apiVersion: 3, apiUser: this.opts.apiUser });
   }
 }
+
+/** 401, or 403 "Invalid JWT token": the token, not the permission, is the problem. */
+const tokenRefused = (e: HttpFailure): boolean => e.status === 401 || (e.status === 403 && INVALID_JWT.test(JSON.stringify(e.body ?? '')));

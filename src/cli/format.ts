@@ -11,8 +11,10 @@ export function describeAction(a: Action): { target: string; change: string } {
   switch (a.kind) {
     case 'create-role':
       return { target: `role ${a.role}`, change: `create with ${a.permissions.length} permission(s)` };
-    case 'add-role-permissions':
-      return { target: `role ${a.role}`, change: `add ${a.permissions.map((p) => p.join(' on ')).join(', ')}` };
+    case 'set-role-permissions': {
+      const list = (ps: typeof a.add): string => ps.map((p) => p.join(' on ')).join(', ');
+      return { target: `role ${a.role}`, change: [a.add.length ? `add ${list(a.add)}` : '', a.remove.length ? `remove ${list(a.remove)}` : ''].filter(Boolean).join('; ') };
+    }
     case 'create-user':
       return { target: a.username, change: `create, roles [${a.user.roles.join(', ')}]` };
     case 'adopt-user':

@@ -39,6 +39,9 @@ export const ENV_KEYS: Record<string, string[]> = {
   AIRFLOW_USERNAME: ['airflow', 'apiUser'],
   AIRFLOW_PASSWORD: ['airflow', 'apiPassword'],
   AIRFLOW_PASSWORD_FILE: ['airflow', 'apiPasswordFile'],
+  AIRFLOW_JWT_SECRET: ['airflow', 'jwtSecret'],
+  AIRFLOW_JWT_SECRET_FILE: ['airflow', 'jwtSecretFile'],
+  AIRFLOW_JWT_USER_ID: ['airflow', 'jwtUserId'],
   RECONCILE_SCHEDULE: ['reconcile', 'schedule'],
 };
 
@@ -109,6 +112,12 @@ export function parseConfig(raw: unknown, problems: string[] = []): Config {
     }
   }
   if (result.success) {
+    const a = result.data.airflow;
+    if ((a.jwtSecret || a.jwtSecretFile) && !a.jwtUserId) {
+      problems.push('airflow.jwtUserId (AIRFLOW_JWT_USER_ID): required with airflow.jwtSecret; the service account\'s id from `airflow users list`');
+    }
+    if (a.jwtUserId && !a.jwtSecret && !a.jwtSecretFile) problems.push('airflow.jwtSecret (AIRFLOW_JWT_SECRET[_FILE]): required with airflow.jwtUserId');
+    if ((a.jwtSecret || a.jwtSecretFile) && a.apiVersion === '2') problems.push('airflow.jwtSecret: only Airflow 3 uses JWTs (airflow.apiVersion is 2)');
     for (const p of usernameTemplateProblems(result.data.airflow.username)) problems.push(`airflow.username: ${p}`);
     if (!cron.validate(result.data.reconcile.schedule)) problems.push(`reconcile.schedule: "${result.data.reconcile.schedule}" is not a valid cron expression`);
   }
@@ -119,6 +128,13 @@ export function parseConfig(raw: unknown, problems: string[] = []): Config {
       config.airflow.apiPassword = fs.readFileSync(config.airflow.apiPasswordFile, 'utf8').trim();
     } catch (e) {
       throw new ConfigError([`airflow.apiPasswordFile: cannot read ${config.airflow.apiPasswordFile} (${(e as NodeJS.ErrnoException).code})`]);
+    }
+  }
+  if (config.airflow.jwtSecretFile && !config.airflow.jwtSecret) {
+    try {
+      config.airflow.jwtSecret = fs.readFileSync(config.airflow.jwtSecretFile, 'utf8').trim();
+    } catch (e) {
+      throw new ConfigError([`airflow.jwtSecretFile: cannot read ${config.airflow.jwtSecretFile} (${(e as NodeJS.ErrnoException).code})`]);
     }
   }
   return deepFreeze(config);

@@ -70,6 +70,16 @@ export const configSchema = z
         apiUser: z.string().min(1).nullable().default(null),
         apiPassword: z.string().min(1).nullable().default(null),
         apiPasswordFile: z.string().min(1).nullable().default(null),
+        /**
+         * Airflow 3 only: sign our own token with Airflow's shared [api_auth] jwt_secret instead of POST /auth/token
+         * (needed under SSO with FAB provider 3.11+). jwtUserId is the service account's id in `airflow users list`.
+         */
+        jwtSecret: z.string().min(1).nullable().default(null),
+        jwtSecretFile: z.string().min(1).nullable().default(null),
+        jwtUserId: z.string().regex(/^\d+$/, 'must be the numeric user id shown by `airflow users list`').nullable().default(null),
+        /** [api_auth] jwt_audience and jwt_issuer of the Airflow deployment. */
+        jwtAudience: z.string().min(1).default('apache-airflow'),
+        jwtIssuer: z.string().min(1).nullable().default(null),
         /** Template of managed Airflow usernames: {userName} {externalId} {email} {emailLocalPart} {id}. */
         username: z.string().min(1).default('{userName}'),
         timeout: duration.default(10_000),

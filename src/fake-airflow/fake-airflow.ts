@@ -5,11 +5,11 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { compareVersions } from '../airflow/wire';
+import { compareVersions } from '../core/version';
 import { callName, FakeFaults } from './faults';
 import { JwtSigner } from './jwt';
 import { FakeAirflowState } from './state';
-import { problem, v2Router, type V2Settings } from './v2-routes';
+import { problem, v2Providers, v2Router, type V2Settings } from './v2-routes';
 import { v3Router } from './v3-routes';
 
 export interface FakeAirflowOptions {
@@ -19,8 +19,14 @@ export interface FakeAirflowOptions {
   host?: string;
   adminUser?: string;
   adminPassword?: string;
-  /** Reported by the version endpoint; default '2.10.3' or '3.1.0'. */
+  /** Reported by the version endpoint; default '2.10.5' or '3.3.2' (the real targets in test/real-airflow). */
   airflowVersion?: string;
+  /** apache-airflow-providers-fab version, reported by the providers endpoint; default '1.5.3' or '3.10.2'. */
+  fabVersion?: string;
+  /** 3.x: FAB AUTH_TYPE; with FAB >= 3.11 only AUTH_DB issues tokens for passwords (real-airflow.md §3). */
+  authType?: 'AUTH_DB' | 'AUTH_OAUTH';
+  /** 3.x: a fixed [api_auth] jwt_secret (default: random per start, as Airflow does when unset). */
+  jwtSecret?: string;
   /** 2.x only: serve just this base path (default: both on ≥ 2.8, '/api/v1' below, doc §0). */
   v2BasePath?: '/auth/fab/v1' | '/api/v1';
   jwtTtlSeconds?: number;
@@ -37,6 +43,7 @@ export interface FakeAirflow {
   port: number;
   version: 2 | 3;
   airflowVersion: string;
+  fabVersion: string;
   /** Base paths serving users/roles. */
   basePaths: string[];
   admin: { username: string; password: string };
@@ -54,14 +61,19 @@ export interface FakeAirflow {
 
 export async function startFakeAirflow(opts: FakeAirflowOptions): Promise<FakeAirflow> {
   const version = opts.version;
-  const airflowVersion = opts.airflowVersion ?? (version === 2 ? '2.10.3' : '3.1.0');
+  const airflowVersion = opts.airflowVersion ?? (version === 2 ? '2.10.5' : '3.3.2');
+  const fabVersion = opts.fabVersion ?? (version === 2 ? '1.5.3' : '3.10.2');
   const host = opts.host ?? '127.0.0.1';
   const admin = { username: opts.adminUser ?? 'admin', password: opts.adminPassword ?? 'admin' };
   const fab = opts.fab ?? true;
-  const state = new FakeAirflowState();
+  const state = new FakeAirflowState(undefined, version);
   state.addUser({ username: admin.username, email: `${admin.username}@example.com`, firstName: 'Admin', lastName: 'User', roles: ['Admin'], password: admin.password });
   const settings: V2Settings = { airflowVersion, authFailureStatus: opts.authFailureStatus ?? 403, fab };
-  const jwt = new JwtSigner(opts.jwtTtlSeconds ?? 86_400);
+  const jwt = new JwtSigner(opts.jwtTtlSeconds ?? 86_400, undefined, opts.jwtSecret);
+  const providers = [
+    { package_name: 'apache-airflow-providers-common-sql', description: 'Common SQL', version: version === 2 ? '1.29.0' : '2.4.0' },
+    ...(fab ? [{ package_name: 'apache-airflow-providers-fab', description: 'Flask App Builder', version: fabVersion }] : []),
+  ];
 
   let basePaths: string[] = [];
   if (version === 2 && fab) {
@@ -115,6 +127,7 @@ export async function startFakeAirflow(opts: FakeAirflowOptions): Promise<FakeAi
     app.get('/api/v1/health', (_req, res) =>
       void res.json({ metadatabase: { status: 'healthy' }, scheduler: { status: 'healthy', latest_scheduler_heartbeat: new Date().toISOString() } }));
     for (const base of basePaths) app.use(base, v2Router(state, settings));
+    app.get('/api/v1/providers', v2Providers(state, settings, providers));
     if (!fab) {
       // 2.9+: /api/v1 user/role endpoints refuse a non-FAB auth manager (doc §0).
       app.use(/^\/api\/v1\/(users|roles|permissions)/, (_req, res) =>
@@ -126,7 +139,7 @@ export async function startFakeAirflow(opts: FakeAirflowOptions): Promise<FakeAi
     app.get('/api/v2/version', (_req, res) => void res.json({ version: airflowVersion, git_version: null }));
     app.get('/api/v2/monitor/health', (_req, res) =>
       void res.json({ metadatabase: { status: 'healthy' }, scheduler: { status: 'healthy', latest_scheduler_heartbeat: new Date().toISOString() } }));
-    app.use(v3Router(state, jwt, { fab }));
+    app.use(v3Router(state, jwt, { fab, fabVersion, authType: opts.authType ?? 'AUTH_DB', providers }));
   }
   app.use((_req: Request, res: Response) => errorOut(res, 404, 'Not Found'));
   // Malformed JSON bodies and anything unexpected.
@@ -155,6 +168,7 @@ export async function startFakeAirflow(opts: FakeAirflowOptions): Promise<FakeAi
     port,
     version,
     airflowVersion,
+    fabVersion,
     basePaths,
     admin,
     state,

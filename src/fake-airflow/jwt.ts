@@ -15,17 +15,21 @@ export interface JwtClaims {
 }
 
 export class JwtSigner {
-  private secret = randomBytes(32);
+  private secret: Buffer;
 
+  /** secret: a fixed [api_auth] jwt_secret; without it a random one per process, as Airflow makes when unset. */
   constructor(
     private ttlSeconds: number,
     private readonly now: () => number = () => Date.now(),
-  ) {}
+    secret?: string,
+  ) {
+    this.secret = secret ? Buffer.from(secret) : randomBytes(32);
+  }
 
   sign(sub: string): string {
     const iat = Math.floor(this.now() / 1000);
     const claims: JwtClaims = { jti: randomUUID(), aud: 'apache-airflow', sub, iat, nbf: iat, exp: iat + this.ttlSeconds };
-    const head = b64url(JSON.stringify({ alg: 'HS512', typ: 'JWT' }));
+    const head = b64url(JSON.stringify({ alg: 'HS512', kid: 'not-used', typ: 'JWT' }));
     const body = b64url(JSON.stringify(claims));
     return `${head}.${body}.${this.mac(`${head}.${body}`)}`;
   }
@@ -44,6 +48,7 @@ export class JwtSigner {
     } catch {
       return { ok: false, reason: 'invalid' };
     }
+    if (claims.aud !== 'apache-airflow' || typeof claims.nbf !== 'number' || typeof claims.iat !== 'number') return { ok: false, reason: 'invalid' };
     if (typeof claims.exp !== 'number' || claims.exp <= Math.floor(this.now() / 1000)) return { ok: false, reason: 'expired' };
     return { ok: true, claims };
   }

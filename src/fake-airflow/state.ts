@@ -36,26 +36,39 @@ export interface SeedUser {
   active?: boolean;
 }
 
-/** Doc §3 actions and 2.10 resources. */
+/** Doc §3 actions. */
 export const ACTIONS = ['can_create', 'can_read', 'can_edit', 'can_delete', 'menu_access'];
-export const RESOURCES = [
-  'Permissions', 'Admin', 'Audit Logs', 'Browse', 'Configurations', 'Connections', 'DAGs', 'DAG Code',
-  'DAG Dependencies', 'DAG Runs', 'DAG Warnings', 'Cluster Activity', 'Datasets', 'Documentation', 'Docs',
-  'ImportError', 'Jobs', 'My Password', 'My Profile', 'Passwords', 'Permission Views', 'Plugins', 'Pools',
-  'Providers', 'View Menus', 'Roles', 'SLA Misses', 'Task Instances', 'Task Logs', 'Task Reschedules', 'Triggers',
-  'Users', 'User Stats Chart', 'Variables', 'Website', 'XComs',
+/**
+ * Resource names (ab_view_menu) of a fresh metadata DB, read from the real servers this fake is checked against
+ * (test/real-airflow): Airflow 2.10.5 with FAB 1.5.3, Airflow 3.3.2 with FAB 3.10.2 (real-airflow.md §5).
+ */
+export const RESOURCES_2 = [
+  'IndexView', 'UtilView', 'LocaleView', 'Passwords', 'My Password', 'My Profile', 'AuthDBView', 'Users', 'List Users', 'Security',
+  'Roles', 'List Roles', 'User Stats Chart', "User's Statistics", 'Permissions', 'Actions', 'View Menus', 'Resources',
+  'Permission Views', 'Permission Pairs', 'DAGs', 'DAG Dependencies', 'DAG Code', 'DAG Runs', 'Datasets', 'Cluster Activity', 'Pools',
+  'ImportError', 'DAG Warnings', 'Jobs', 'SLA Misses', 'Task Instances', 'Task Logs', 'XComs', 'Website', 'Browse', 'Documentation',
+  'Docs', 'Configurations', 'Admin', 'Connections', 'Plugins', 'Variables', 'Providers', 'Audit Logs', 'Task Reschedules', 'Triggers',
+  'AutocompleteView', 'Airflow', 'DagDependenciesView', 'RedocView', 'DevView', 'DocsView',
+];
+export const RESOURCES_3 = [
+  'DAGs', 'DAG Dependencies', 'DAG Code', 'DAG Runs', 'DAG Versions', 'DAG Warnings', 'Assets', 'Asset Aliases', 'Backfills',
+  'Cluster Activity', 'Pools', 'ImportError', 'Jobs', 'My Password', 'My Profile', 'SLA Misses', 'Task Instances', 'Task Logs', 'XComs',
+  'HITL Detail', 'Website', 'Browse', 'Documentation', 'Docs', 'Admin', 'Configurations', 'Connections', 'Plugins', 'Variables',
+  'Providers', 'Audit Logs', 'All Audit Logs', 'All Import Errors', 'All Reparses', 'Task Reschedules', 'Triggers', 'Passwords', 'Roles',
+  'FabIndexView', 'UtilView', 'SecurityApi', 'AuthDBView', 'Users', 'List Users', 'Security', 'List Roles', 'User Stats Chart',
+  "User's Statistics", 'Permissions', 'Actions', 'View Menus', 'Resources', 'Permission Views', 'Permission Pairs',
 ];
 /** DAGs whose permissions are "synced", so DAG:<id> resources exist (doc §3). */
 export const SEED_DAGS = ['example_bash_operator', 'finance_daily', 'marketing_weekly'];
 
-const VIEWER: Array<[string, string]> = [
-  ...['DAGs', 'DAG Code', 'DAG Dependencies', 'DAG Runs', 'Datasets', 'Pools', 'Jobs', 'Task Instances', 'Task Logs',
+const VIEWER = (assets: string): Array<[string, string]> => [
+  ...['DAGs', 'DAG Code', 'DAG Dependencies', 'DAG Runs', assets, 'Pools', 'Jobs', 'Task Instances', 'Task Logs',
     'XComs', 'Website', 'My Profile', 'My Password', 'ImportError', 'DAG Warnings'].map((r): [string, string] => ['can_read', r]),
   ['can_edit', 'My Profile'], ['can_edit', 'My Password'],
   ...['Browse', 'DAGs', 'DAG Runs', 'Jobs', 'Task Instances', 'Docs', 'Documentation'].map((r): [string, string] => ['menu_access', r]),
 ];
-const USER: Array<[string, string]> = [
-  ['can_edit', 'DAGs'], ['can_delete', 'DAGs'], ['can_create', 'Datasets'],
+const USER = (assets: string): Array<[string, string]> => [
+  ['can_edit', 'DAGs'], ['can_delete', 'DAGs'], ['can_create', assets],
   ...['Task Instances', 'DAG Runs'].flatMap((r) => ['can_create', 'can_edit', 'can_delete'].map((a): [string, string] => [a, r])),
 ];
 const OP: Array<[string, string]> = [
@@ -69,18 +82,27 @@ export class FakeAirflowState {
   readonly users = new Map<number, FakeUser>();
   readonly roles = new Map<string, FakeRole>();
   readonly actions = new Set<string>(ACTIONS);
-  readonly resources = new Set<string>(RESOURCES);
+  readonly resources: Set<string>;
+  /** Flask sessions stored by 2.x basic-auth sign-ins (session id → user id), like the real `session` table. */
+  readonly sessions = new Map<string, number>();
   private nextUserId = 1;
   private nextRoleId = 1;
 
-  constructor(private readonly now: () => Date = () => new Date()) {
+  constructor(
+    private readonly now: () => Date = () => new Date(),
+    readonly apiVersion: 2 | 3 = 2,
+  ) {
+    this.resources = new Set(apiVersion === 3 ? RESOURCES_3 : RESOURCES_2);
+    const assets = apiVersion === 3 ? 'Assets' : 'Datasets';
+    const VIEWER_ = VIEWER(assets);
+    const USER_ = USER(assets);
     for (const dag of SEED_DAGS) this.addDag(dag);
     // ROLE_CONFIGS (doc §4): Public none; Viewer ⊂ User ⊂ Op ⊂ Admin; Admin gets every non-DAG permission.
     const all = [...this.resources].filter((r) => !r.startsWith('DAG:') && !r.startsWith('DAG Run:'));
     this.addRole('Admin', all.flatMap((r) => ACTIONS.map((a): [string, string] => [a, r])));
-    this.addRole('Op', [...VIEWER, ...USER, ...OP]);
-    this.addRole('User', [...VIEWER, ...USER]);
-    this.addRole('Viewer', VIEWER);
+    this.addRole('Op', [...VIEWER_, ...USER_, ...OP]);
+    this.addRole('User', [...VIEWER_, ...USER_]);
+    this.addRole('Viewer', VIEWER_);
     this.addRole('Public', []);
   }
 
@@ -180,19 +202,26 @@ export class FakeAirflowState {
     return role;
   }
 
-  /** bulk_sync_roles: adds missing permissions, never removes (doc §1.4). */
+  /** bulk_sync_roles: adds missing permissions, never removes (doc §1.4). Routes check the names exist first. */
   grant(roleName: string, permissions: Array<[string, string]>): void {
     const role = this.roles.get(roleName);
     if (!role) throw new Error(`fake: role ${roleName} does not exist`);
     const have = new Set(role.permissions.map(([a, r]) => key(a, r)));
     for (const [a, r] of permissions) {
-      this.actions.add(a);
-      this.resources.add(r);
+      if (!this.actions.has(a) || !this.resources.has(r)) throw new Error(`fake: no permission ${a} on ${r}`);
       if (!have.has(key(a, r))) {
         role.permissions.push([a, r]);
         have.add(key(a, r));
       }
     }
+  }
+
+  /** FAB >= 3.8.1 role PATCH: the role ends with exactly these permissions (PR #71933, real-airflow.md §1). */
+  setPermissions(roleName: string, permissions: Array<[string, string]>): void {
+    const role = this.roles.get(roleName);
+    if (!role) throw new Error(`fake: role ${roleName} does not exist`);
+    role.permissions = [];
+    this.grant(roleName, permissions);
   }
 
   renameRole(oldName: string, newName: string): boolean {

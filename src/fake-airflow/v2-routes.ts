@@ -2,6 +2,7 @@
  * Airflow 2.x user/role API as the fake serves it under /auth/fab/v1 and /api/v1 (doc §1; spec
  * airflow2-fab-auth-manager-v1.yaml): basic auth, problem+json errors, marshmallow-style validation.
  */
+import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { FakeAirflowState, FakeUser } from './state';
 import {
@@ -52,17 +53,7 @@ export function v2Router(state: FakeAirflowState, settings: V2Settings): express
     if (extra.length > 0) return fail(res, 400, `Extra query parameter(s) ${extra.join(', ')} not in spec`);
     next();
   };
-  // Basic auth; bad credentials fall back to the Public role → 403, unless the knob asks for 401 (doc §1.6).
-  const requires = (action: string, resource: string) => (req: Request, res: Response, next: NextFunction) => {
-    const caller = basicUser(req, state);
-    if (!caller.user && settings.authFailureStatus === 401) {
-      res.setHeader('WWW-Authenticate', 'Basic');
-      return fail(res, 401);
-    }
-    if (!state.can(caller.user, action, resource)) return fail(res, 403);
-    res.locals['caller'] = caller;
-    next();
-  };
+  const requires = requirer(state, settings);
 
   r.get('/users', query('limit', 'offset', 'order_by'), requires('can_read', 'Users'), (req, res) => {
     const p = listParams(req.query as Record<string, unknown>, 100);
@@ -200,14 +191,50 @@ export function v2Router(state: FakeAirflowState, settings: V2Settings): express
   return r;
 }
 
-function basicUser(req: Request, state: FakeAirflowState): Caller {
+/**
+ * Basic auth, else the Flask session cookie. Like FAB's basic-auth backend on 2.10.5 (real-airflow.md §6, checked
+ * on the real server), every password sign-in stores a new session row and sets its cookie; a request carrying only
+ * the cookie is authenticated by it and stores nothing. Bad credentials fall back to the Public role → 403, unless
+ * the knob asks for 401 (doc §1.6).
+ */
+function requirer(state: FakeAirflowState, settings: V2Settings) {
+  return (action: string, resource: string) => (req: Request, res: Response, next: NextFunction) => {
+    const caller = basicUser(req, state, res);
+    if (!caller.user && settings.authFailureStatus === 401) {
+      res.setHeader('WWW-Authenticate', 'Basic');
+      return problem(res, settings.airflowVersion, 401);
+    }
+    if (!state.can(caller.user, action, resource)) return problem(res, settings.airflowVersion, 403);
+    res.locals['caller'] = caller;
+    next();
+  };
+}
+
+/** GET /api/v1/providers (can_read on Providers). */
+export function v2Providers(state: FakeAirflowState, settings: V2Settings, providers: object[]): express.RequestHandler {
+  const guard = requirer(state, settings)('can_read', 'Providers');
+  return (req, res) => guard(req, res, () => void res.json({ providers, total_entries: providers.length }));
+}
+
+function basicUser(req: Request, state: FakeAirflowState, res: Response): Caller {
   const h = req.headers.authorization ?? '';
   const m = /^Basic\s+(.+)$/i.exec(h);
-  if (!m) return {};
+  if (!m) {
+    const sid = /(?:^|;\s*)session=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
+    const uid = sid !== undefined ? state.sessions.get(sid) : undefined;
+    const user = uid !== undefined ? state.users.get(uid) : undefined;
+    return user && user.active ? { user } : {};
+  }
   const decoded = Buffer.from(m[1] as string, 'base64').toString('utf8');
   const i = decoded.indexOf(':');
   if (i < 0) return {};
-  return { user: state.authenticate(decoded.slice(0, i), decoded.slice(i + 1)) };
+  const user = state.authenticate(decoded.slice(0, i), decoded.slice(i + 1));
+  if (user) {
+    const sid = randomUUID();
+    state.sessions.set(sid, user.id);
+    res.setHeader('Set-Cookie', `session=${sid}; HttpOnly; Path=/; SameSite=Lax`);
+  }
+  return { user };
 }
 
 const maskOf = (raw: unknown): string[] | undefined =>

@@ -2,6 +2,7 @@
  * Airflow 3.x FAB auth manager API as the fake serves it (doc §2; spec airflow3-fab-auth-manager.yaml):
  * POST /auth/token → JWT, Bearer on /auth/fab/v1, {"detail"} errors, pydantic 422s.
  */
+import { compareVersions } from '../core/version';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { JwtSigner } from './jwt';
 import type { FakeAirflowState } from './state';
@@ -12,6 +13,10 @@ import {
 
 export interface V3Settings {
   fab: boolean;
+  /** apache-airflow-providers-fab version: decides role PATCH semantics and /auth/token rules. */
+  fabVersion: string;
+  authType: 'AUTH_DB' | 'AUTH_OAUTH';
+  providers: object[];
 }
 
 type Issue = { type: string; loc: Array<string | number>; msg: string; input?: unknown };
@@ -49,23 +54,33 @@ export function v3Router(state: FakeAirflowState, jwt: JwtSigner, settings: V3Se
     if (typeof username !== 'string' || typeof password !== 'string' || !username || !password) {
       return detail(res, 400, 'Username and password must be provided');
     }
+    // FAB >= 3.11 checks only the configured AUTH_TYPE: no password tokens under SSO (real-airflow.md §3).
+    if (settings.fab && settings.authType !== 'AUTH_DB' && compareVersions(settings.fabVersion, '3.11.0') >= 0) {
+      return detail(res, 401, 'Invalid credentials');
+    }
     const user = state.authenticate(username, password);
     if (!user) return detail(res, 401, 'Invalid credentials');
     res.status(201).json({ access_token: jwt.sign(String(user.id)) });
   });
 
-  if (!settings.fab) return r; // not FAB: no /auth/fab/v1 (doc §2.1)
-
+  // security.py resolve_user_from_token: none → 401 "Not authenticated", expired → 401 "Token Expired", any other
+  // invalid token (another secret, a deleted or inactive user) → 403 "Invalid JWT token" (real-airflow.md §2).
   const requires = (action: string, resource: string) => (req: Request, res: Response, next: NextFunction) => {
     const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
     if (!m) return detail(res, 401, 'Not authenticated');
     const v = jwt.verify(m[1] as string);
-    if (!v.ok) return detail(res, 401, v.reason === 'expired' ? 'Token has expired' : 'Invalid JWT token');
+    if (!v.ok) return v.reason === 'expired' ? detail(res, 401, 'Token Expired') : detail(res, 403, 'Invalid JWT token');
     const user = state.users.get(Number(v.claims.sub));
-    if (!user) return detail(res, 401, 'Invalid JWT token'); // FAB ≥ 3.3.0: no 500 for a deleted user (doc §2.4)
+    if (!user || !user.active) return detail(res, 403, 'Invalid JWT token');
     if (!state.can(user, action, resource)) return detail(res, 403, 'Forbidden');
     next();
   };
+
+  r.get('/api/v2/providers', requires('can_read', 'Providers'), (_req, res) => {
+    res.json({ providers: settings.providers, total_entries: settings.providers.length });
+  });
+
+  if (!settings.fab) return r; // not FAB: no /auth/fab/v1 (doc §2.1)
   const base = '/auth/fab/v1';
 
   r.get(`${base}/users`, requires('can_read', 'Users'), (req, res) => {
@@ -153,7 +168,7 @@ export function v3Router(state: FakeAirflowState, jwt: JwtSigner, settings: V3Se
 
   r.get(`${base}/roles/:name`, requires('can_read', 'Roles'), (req, res) => {
     const role = state.getRole(String(req.params['name']));
-    if (!role) return detail(res, 404, `Role with name '${String(req.params['name'])}' was not found`);
+    if (!role) return detail(res, 404, `Role with name '${String(req.params['name'])}' does not exist.`);
     res.json(roleJson(role));
   });
 
@@ -172,7 +187,7 @@ export function v3Router(state: FakeAirflowState, jwt: JwtSigner, settings: V3Se
 
   r.patch(`${base}/roles/:name`, requires('can_edit', 'Roles'), (req, res) => {
     const role = state.getRole(String(req.params['name']));
-    if (!role) return detail(res, 404, `Role with name '${String(req.params['name'])}' was not found`);
+    if (!role) return detail(res, 404, `Role with name '${String(req.params['name'])}' does not exist.`);
     const b = objectBody(req.body) ?? {};
     const issues = validate(b, ['name', 'actions'], ['name'], ['name']);
     const actions = 'actions' in b ? parseActions(b['actions']) : undefined;
@@ -185,7 +200,9 @@ export function v3Router(state: FakeAirflowState, jwt: JwtSigner, settings: V3Se
     if (actions && mask.includes('actions')) {
       const bad = checkPermissions(state, actions);
       if (bad) return detail(res, 400, bad);
-      state.grant(role.name, actions); // still additive (doc §2.5)
+      // FAB >= 3.8.1 replaces the permission set (PR #71933); 3.3.0-3.8.0 only add (real-airflow.md §1).
+      if (compareVersions(settings.fabVersion, '3.8.1') >= 0) state.setPermissions(role.name, actions);
+      else state.grant(role.name, actions);
     }
     if (mask.includes('name') && b['name'] !== role.name) state.renameRole(role.name, b['name'] as string);
     res.json(roleJson(role));
@@ -193,7 +210,7 @@ export function v3Router(state: FakeAirflowState, jwt: JwtSigner, settings: V3Se
 
   r.delete(`${base}/roles/:name`, requires('can_delete', 'Roles'), (req, res) => {
     const name = String(req.params['name']);
-    if (!state.removeRole(name)) return detail(res, 404, `Role with name '${name}' was not found`);
+    if (!state.removeRole(name)) return detail(res, 404, `Role with name '${name}' does not exist.`);
     res.status(200).end(); // 200 with an empty body (doc §2.2)
   });
 

@@ -26,7 +26,7 @@ export const randomPassword = (): string => randomBytes(32).toString('base64url'
  * each with bounded concurrency. Every action has its own try/catch: one failure never stops the rest.
  */
 export async function applyActions(actions: Action[], deps: ApplyDeps, onProgress?: ProgressFn): Promise<ActionOutcome[]> {
-  const phase = (a: Action): number => (a.kind === 'create-role' || a.kind === 'add-role-permissions' ? 0 : a.kind === 'deprovision-user' ? 2 : 1);
+  const phase = (a: Action): number => (a.kind === 'create-role' || a.kind === 'set-role-permissions' ? 0 : a.kind === 'deprovision-user' ? 2 : 1);
   const outcomes = new Map<Action, ActionOutcome>();
   let done = 0;
   for (const p of [0, 1, 2]) {
@@ -75,9 +75,9 @@ async function execute(action: Action, deps: ApplyDeps): Promise<Record<string, 
     case 'create-role':
       await airflow.createRole({ name: action.role, permissions: action.permissions });
       return { before: null, after: { permissions: action.permissions } };
-    case 'add-role-permissions':
-      await airflow.addRolePermissions(action.role, action.permissions);
-      return { added: action.permissions };
+    case 'set-role-permissions':
+      await airflow.setRolePermissions(action.role, action.permissions);
+      return { added: action.add, removed: action.remove, after: { permissions: action.permissions } };
     case 'create-user': {
       const { username, email, firstName, lastName, roles, scimUserId } = action.user;
       await airflow.createUser({ username, email, firstName, lastName, roles, password: password() });

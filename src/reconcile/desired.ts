@@ -144,12 +144,25 @@ export function desiredState(snapshot: IdentitySnapshot, cfg: DesiredConfig): De
   }
 
   const roles: DesiredRole[] = Object.entries(cfg.custom)
-    .map(([name, r]) => ({ name, permissions: r.permissions.map(([a, res]) => [a, res] as [string, string]) }))
+    .map(([name, r]) => ({ name, permissions: withImplicit(r.permissions.map(([a, res]) => [a, res] as [string, string])) }))
     .sort((a, b) => cmp(a.name, b.name));
 
   users.sort((a, b) => cmp(a.username.toLowerCase(), b.username.toLowerCase()));
   excluded.sort((a, b) => cmp(a.username.toLowerCase(), b.username.toLowerCase()) || cmp(a.scimUserId, b.scimUserId));
   return { users, roles, excluded };
+}
+
+/**
+ * FAB's role sync (api-server start, `airflow sync-perm`) gives every custom role can_read on Website
+ * (override.py add_homepage_access_to_custom_roles). It is part of each custom role's wanted set, so a role PATCH
+ * that replaces permissions never takes it away and Airflow never puts it back: no flapping.
+ */
+export const IMPLICIT_CUSTOM_ROLE_PERMISSIONS: ReadonlyArray<readonly [string, string]> = [['can_read', 'Website']];
+
+function withImplicit(perms: Array<[string, string]>): Array<[string, string]> {
+  const out = [...perms];
+  for (const [a, r] of IMPLICIT_CUSTOM_ROLE_PERMISSIONS) if (!out.some((p) => p[0] === a && p[1] === r)) out.push([a, r]);
+  return out;
 }
 
 /** Code-point order: deterministic regardless of locale. */

@@ -26,9 +26,9 @@ export function advanceObserved(observed: Observed, outcomes: ActionOutcome[]): 
       case 'create-role':
         roles.set(a.role, { name: a.role, permissions: [...a.permissions] });
         break;
-      case 'add-role-permissions': {
+      case 'set-role-permissions': {
         const r = roles.get(a.role);
-        if (r) r.permissions = unionPermissions(r.permissions, a.permissions);
+        if (r) r.permissions = unionPermissions(r.permissions.filter((p) => !a.remove.some((q) => q[0] === p[0] && q[1] === p[1])), a.add);
         break;
       }
       case 'create-user': {

@@ -1,4 +1,4 @@
-import type { AirflowRole, AirflowUser, Permission } from '../airflow/types';
+import type { AirflowRole, AirflowUser, Permission, RolePatchBehaviour } from '../airflow/types';
 import type { Action, DesiredState, DesiredUser, Drift, Plan } from './types';
 import type { OwnershipRecord } from './state';
 import { cmp } from './desired';
@@ -11,6 +11,8 @@ export interface PlanContext {
   protectedUsers: string[];
   serviceAccount: string | null;
   deprovision: 'strip-roles' | 'delete';
+  /** What this Airflow's role PATCH does (AirflowInfo.rolePatch); 'add' when no custom role is configured. */
+  rolePatch: RolePatchBehaviour;
 }
 
 export interface Observed {
@@ -36,7 +38,8 @@ export function plan(desired: DesiredState, observed: Observed, ctx: PlanContext
   const airflowUsers = new Map(observed.users.map((u) => [lower(u.username), u]));
   const untouchable = new Set([...ctx.protectedUsers, ...(ctx.serviceAccount ? [ctx.serviceAccount] : [])].map(lower));
 
-  // Custom roles. Role PATCH only adds (airflow-api.md §1.4), so extra permissions are drift, not actions.
+  // Custom roles. Role PATCH always carries the whole wanted set. Where it replaces (FAB >= 3.8.1) extra
+  // permissions are removed by it; where it only adds (2.x, FAB <= 3.8.0) they are drift (real-airflow.md §1).
   const airflowRoles = new Map(observed.roles.map((r) => [r.name, r]));
   for (const role of desired.roles) {
     const current = airflowRoles.get(role.name);
@@ -48,9 +51,13 @@ export function plan(desired: DesiredState, observed: Observed, ctx: PlanContext
     const want = new Set(role.permissions.map(permKey));
     const missing = role.permissions.filter((p) => !have.has(permKey(p)));
     const extra = current.permissions.filter((p) => !want.has(permKey(p)));
-    if (missing.length > 0) roleActions.push({ kind: 'add-role-permissions', role: role.name, permissions: missing, reason: 'custom role lacks configured permissions' });
-    if (extra.length > 0) {
-      drift.push({ kind: 'extra-permissions', role: role.name, permissions: extra, note: 'the Airflow role API can only add permissions; remove these by hand' });
+    const remove = ctx.rolePatch === 'replace' ? extra : [];
+    if (missing.length > 0 || remove.length > 0) {
+      const why = [missing.length ? `lacks ${missing.length} configured permission(s)` : '', remove.length ? `has ${remove.length} permission(s) not configured` : ''];
+      roleActions.push({ kind: 'set-role-permissions', role: role.name, permissions: role.permissions, add: missing, remove, reason: `custom role ${why.filter(Boolean).join(' and ')}` });
+    }
+    if (extra.length > 0 && ctx.rolePatch === 'add') {
+      drift.push({ kind: 'extra-permissions', role: role.name, permissions: extra, note: "this Airflow's role API can only add permissions (Airflow 2.x, FAB provider < 3.8.1); remove these by hand" });
     }
   }
   const knownRoles = new Set([...observed.roles.map((r) => r.name), ...desired.roles.map((r) => r.name)]);

@@ -1,4 +1,4 @@
-import { AirflowError, type AirflowClient } from '../airflow/types';
+import { AirflowError, type AirflowClient, type RolePatchBehaviour } from '../airflow/types';
 import type { Config } from '../config/schema';
 import type { Clock } from '../core/clock';
 import type { Logger } from '../logger';
@@ -72,7 +72,15 @@ export class Reconciler {
   /** The Airflow view change-triggered runs plan against (see observed-cache.ts). */
   private cache: ObservedCache | null = null;
 
+  /** Read once from Airflow (its FAB provider version), only when custom roles are configured. */
+  private rolePatchKnown?: RolePatchBehaviour;
+
   constructor(private readonly deps: ReconcilerDeps) {}
+
+  private async rolePatch(): Promise<RolePatchBehaviour> {
+    this.rolePatchKnown ??= (await this.deps.airflow.info()).rolePatch;
+    return this.rolePatchKnown;
+  }
 
   runOnce(opts: RunOptions): Promise<RunReport> {
     const run = this.queue.then(() => this.run(opts));
@@ -111,6 +119,7 @@ export class Reconciler {
         protectedUsers: config.safety.protectedUsers,
         serviceAccount: config.airflow.apiUser,
         deprovision: config.deprovision,
+        rolePatch: desired.roles.length > 0 ? await this.rolePatch() : 'add',
       });
       verdict = checkSafety(planned, {
         now: started,

@@ -36,7 +36,8 @@ export interface DesiredState {
 /** The plan is data (STYLE habit 5): printed by the CLI, compared by tests, applied by apply.ts. */
 export type Action =
   | { kind: 'create-role'; role: string; permissions: Permission[]; reason: string }
-  | { kind: 'add-role-permissions'; role: string; permissions: Permission[]; reason: string }
+  /** Role PATCH with the whole wanted set; add/remove say what changes (remove only where PATCH replaces). */
+  | { kind: 'set-role-permissions'; role: string; permissions: Permission[]; add: Permission[]; remove: Permission[]; reason: string }
   | { kind: 'create-user'; username: string; user: DesiredUser; reason: string }
   | { kind: 'adopt-user'; username: string; scimUserId: string; reason: string }
   | {

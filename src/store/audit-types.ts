@@ -37,7 +37,7 @@ export interface AuditLog {
 }
 
 /** Secrets never reach the audit trail or logs. */
-const SECRET_KEYS = /^(password|token|secret|authorization|apiPassword|access_token)$/i;
+const SECRET_KEYS = /^(password|token|secret|authorization|apiPassword|access_token|jwtSecret)$/i;
 export function redact<T>(value: T): T {
   if (Array.isArray(value)) return value.map(redact) as T;
   if (value && typeof value === 'object') {

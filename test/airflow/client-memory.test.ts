@@ -2,10 +2,12 @@ import { MemoryAirflowClient } from '../../src/airflow/memory-client';
 import { AirflowError } from '../../src/airflow/types';
 import { runAirflowClientContract } from '../contract/airflow-client.contract';
 
-runAirflowClientContract('MemoryAirflowClient', async () => {
-  const client = new MemoryAirflowClient();
+describe.each(['replace', 'add'] as const)('role PATCH that %s', (rolePatch) => {
+runAirflowClientContract(`MemoryAirflowClient (role PATCH ${rolePatch})`, async () => {
+  const client = new MemoryAirflowClient({ rolePatch, resources: ['Website', 'DAGs', 'DAG:finance_daily', 'DAG Run:finance_daily'] });
   return {
     client,
+    rolePatch,
     seedUsers: async (n, prefix) => {
       for (let i = 0; i < n; i++) {
         const username = `${prefix}${String(i).padStart(4, '0')}`;
@@ -14,6 +16,7 @@ runAirflowClientContract('MemoryAirflowClient', async () => {
     },
     teardown: async () => undefined,
   };
+});
 });
 
 describe('MemoryAirflowClient specifics', () => {

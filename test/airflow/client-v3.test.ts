@@ -6,20 +6,26 @@ import { runAirflowClientContract } from '../contract/airflow-client.contract';
 
 const noSleep = async (): Promise<void> => undefined;
 
-runAirflowClientContract('Airflow 3.1 fake (JWT, /auth/fab/v1)', async () => {
+runAirflowClientContract('Airflow 3.3 fake (JWT, /auth/fab/v1)', async () => {
   const fake = await startFakeAirflow({ version: 3 });
   const client = new AirflowV3Client({ url: fake.url, apiUser: 'admin', apiPassword: 'admin', timeoutMs: 5000, retries: 2, concurrency: 4, sleep: noSleep });
-  return { client, seedUsers: async (n, prefix) => fake.state.addUsers(n, prefix), teardown: () => fake.close() };
+  return { client, rolePatch: 'replace' as const, seedUsers: async (n, prefix) => fake.state.addUsers(n, prefix), teardown: () => fake.close() };
 });
 
-runAirflowClientContract('Airflow 3.1 fake (detected by createAirflowClient)', async () => {
+runAirflowClientContract('Airflow 3.3 fake (detected by createAirflowClient)', async () => {
   const fake = await startFakeAirflow({ version: 3 });
   const client = createAirflowClient(
-    { url: fake.url, apiVersion: 'auto', apiUser: 'admin', apiPassword: 'admin', apiPasswordFile: null, username: '{userName}', timeout: 5000, retries: 2, concurrency: 4 },
+    { url: fake.url, apiVersion: 'auto', apiUser: 'admin', apiPassword: 'admin', apiPasswordFile: null, jwtSecret: null, jwtSecretFile: null, jwtUserId: null, jwtAudience: 'apache-airflow', jwtIssuer: null, username: '{userName}', timeout: 5000, retries: 2, concurrency: 4 },
     silentLogger(),
     { sleep: noSleep },
   );
-  return { client, seedUsers: async (n, prefix) => fake.state.addUsers(n, prefix), teardown: () => fake.close() };
+  return { client, rolePatch: 'replace' as const, seedUsers: async (n, prefix) => fake.state.addUsers(n, prefix), teardown: () => fake.close() };
+});
+
+runAirflowClientContract('Airflow 3.3 fake with FAB 3.8.0 (additive role PATCH)', async () => {
+  const fake = await startFakeAirflow({ version: 3, fabVersion: '3.8.0' });
+  const client = new AirflowV3Client({ url: fake.url, apiUser: 'admin', apiPassword: 'admin', timeoutMs: 5000, retries: 2, concurrency: 4, sleep: noSleep });
+  return { client, rolePatch: 'add' as const, seedUsers: async (n, prefix) => fake.state.addUsers(n, prefix), teardown: () => fake.close() };
 });
 
 describe('AirflowV3Client specifics', () => {
@@ -27,7 +33,7 @@ describe('AirflowV3Client specifics', () => {
     const fake = await startFakeAirflow({ version: 3 });
     try {
       const client = new AirflowV3Client({ url: fake.url, apiUser: 'admin', apiPassword: 'admin', timeoutMs: 5000, retries: 0, concurrency: 2 });
-      expect(await client.info()).toEqual({ apiVersion: 3, version: '3.1.0', basePath: '/auth/fab/v1' });
+      expect(await client.info()).toEqual({ apiVersion: 3, version: '3.3.2', basePath: '/auth/fab/v1', fabVersion: '3.10.2', rolePatch: 'replace' });
       await client.listUsers();
       await client.listRoles();
       expect(fake.faults.count('POST /auth/token')).toBe(1);

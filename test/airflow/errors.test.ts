@@ -16,7 +16,7 @@ const fail = async (p: Promise<unknown>): Promise<AirflowError> => {
 const opts = (fake: FakeAirflow, apiUser = 'admin', apiPassword = 'admin') =>
   ({ url: fake.url, apiUser, apiPassword, timeoutMs: 2000, retries: 0, concurrency: 2 });
 const cfg = (url: string, apiVersion: AirflowConfig['apiVersion'] = 'auto'): AirflowConfig => ({
-  url, apiVersion, apiUser: 'admin', apiPassword: 'admin', apiPasswordFile: null, username: '{userName}', timeout: 2000, retries: 1, concurrency: 2,
+  url, apiVersion, apiUser: 'admin', apiPassword: 'admin', apiPasswordFile: null, jwtSecret: null, jwtSecretFile: null, jwtUserId: null, jwtAudience: 'apache-airflow', jwtIssuer: null, username: '{userName}', timeout: 2000, retries: 1, concurrency: 2,
 });
 
 describe('Airflow 2.x', () => {
@@ -44,7 +44,7 @@ describe('Airflow 2.x', () => {
     expect(err.kind).toBe('forbidden');
     expect(err.message).toContain("API user 'reader' lacks can_create on Users");
     expect(fake.faults.count('GET /auth/fab/v1/users')).toBe(1); // the probe that ruled out bad credentials
-    const roleErr = await fail(client.addRolePermissions('Viewer', [['can_read', 'DAGs']]));
+    const roleErr = await fail(client.setRolePermissions('Viewer', [['can_read', 'DAGs']]));
     expect(roleErr.message).toContain('lacks can_edit on Roles');
   });
 
@@ -113,7 +113,7 @@ describe('createAirflowClient', () => {
       const fake = await startFakeAirflow({ version });
       try {
         const info = await createAirflowClient(cfg(fake.url), silentLogger()).info();
-        expect(info).toEqual({ apiVersion: version, version: fake.airflowVersion, basePath: '/auth/fab/v1' });
+        expect(info).toEqual({ apiVersion: version, version: fake.airflowVersion, basePath: '/auth/fab/v1', fabVersion: fake.fabVersion, rolePatch: version === 2 ? 'add' : 'replace' });
       } finally {
         await fake.close();
       }

@@ -26,16 +26,35 @@ test('the token is cached until shortly before exp, then renewed', async () => {
   expect(fake.faults.count('GET /auth/fab/v1/users')).toBe(2);
 });
 
-test('an expired token rejected by the server (401) is renewed once and the call retried', async () => {
+test('a token signed with another secret (403 "Invalid JWT token", e.g. an API-server restart) is renewed once and the call retried', async () => {
   const c = client();
   await c.listUsers();
-  fake.revokeTokens(); // server no longer accepts the cached token
+  fake.revokeTokens(); // the server's jwt_secret changed: the cached token no longer verifies
   const users = await c.listUsers();
   expect(users.map((u) => u.username)).toEqual(['admin']);
   expect(fake.faults.count('POST /auth/token')).toBe(2);
   expect(fake.faults.count('GET /auth/fab/v1/users')).toBe(3);
   const statuses = fake.faults.log.filter((e) => e.call === 'GET /auth/fab/v1/users').map((e) => e.status);
-  expect(statuses).toEqual([200, 401, 200]);
+  expect(statuses).toEqual([200, 403, 200]);
+});
+
+test('a token the server says has expired (401) is renewed once and the call retried', async () => {
+  const c = client();
+  fake.setJwtTtl(-1); // tokens are born expired; the client cannot know from exp alone when clocks differ
+  await c.listUsers().catch(() => undefined);
+  fake.setJwtTtl(3600);
+  const users = await c.listUsers();
+  expect(users.map((u) => u.username)).toEqual(['admin']);
+  const statuses = fake.faults.log.filter((e) => e.call === 'GET /auth/fab/v1/users').map((e) => e.status);
+  expect(statuses.slice(-2)).toEqual([401, 200]);
+});
+
+test('a 403 that is a missing permission is not mistaken for a bad token: no renewal', async () => {
+  fake.state.addUser({ username: 'viewer', roles: ['Viewer'], password: 'pw' });
+  const c = new AirflowV3Client({ url: fake.url, apiUser: 'viewer', apiPassword: 'pw', timeoutMs: 2000, retries: 0, concurrency: 1 });
+  const err = (await c.listUsers().catch((e: unknown) => e)) as AirflowError;
+  expect(err.kind).toBe('forbidden');
+  expect(fake.faults.count('POST /auth/token')).toBe(1);
 });
 
 test('a second 401 is an auth error, not a loop', async () => {
@@ -45,7 +64,8 @@ test('a second 401 is an auth error, not a loop', async () => {
   const err = (await c.listUsers().catch((e: unknown) => e)) as AirflowError;
   expect(err).toBeInstanceOf(AirflowError);
   expect(err.kind).toBe('auth');
-  expect(fake.faults.count('GET /auth/fab/v1/users')).toBe(2);
+  // The call, the renewal (refused too), then one unauthenticated probe that tells FAB (401) from a non-FAB auth manager (404).
+  expect(fake.faults.count('GET /auth/fab/v1/users')).toBe(3);
 });
 
 test('wrong password: auth error quoting Airflow', async () => {

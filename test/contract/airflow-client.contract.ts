@@ -2,11 +2,13 @@
  * The one suite every AirflowClient must pass (STYLE habit 1): 2.x fake, 3.x fake and the memory client.
  * Semantics from ../shared/docs/airflow-api.md §1.4, §1.5, §1.7, §5.
  */
-import type { AirflowClient, NewAirflowUser } from '../../src/airflow/types';
+import type { AirflowClient, NewAirflowUser, RolePatchBehaviour } from '../../src/airflow/types';
 import { AirflowError } from '../../src/airflow/types';
 
 export interface AirflowClientFixture {
   client: AirflowClient;
+  /** What the backend is known to do with role PATCH (real-airflow.md §1). */
+  rolePatch: RolePatchBehaviour;
   /** Seeds n users named `${prefix}0000`… straight into the backend (roles: Viewer). */
   seedUsers(n: number, prefix: string): Promise<void>;
   teardown(): Promise<void>;
@@ -133,13 +135,35 @@ export function runAirflowClientContract(name: string, setup: () => Promise<Airf
       expect(dup.kind).toBe('conflict');
     });
 
-    test('addRolePermissions only adds (Airflow never removes through PATCH)', async () => {
-      await client.createRole({ name: 'analysts', permissions: [['can_read', 'DAG:finance_daily']] });
-      await client.addRolePermissions('analysts', [['can_edit', 'DAG:finance_daily'], ['can_read', 'DAG:finance_daily']]);
-      await client.addRolePermissions('analysts', [['can_read', 'Website']]);
+    test('info reports the role PATCH behaviour the server has', async () => {
+      const info = await client.info();
+      expect(info.rolePatch).toBe(fx.rolePatch);
+      expect([2, 3]).toContain(info.apiVersion);
+    });
+
+    test('setRolePermissions sends the whole set: missing ones are added; extras go where PATCH replaces, stay where it adds', async () => {
+      await client.createRole({ name: 'analysts', permissions: [['can_read', 'DAG:finance_daily'], ['can_delete', 'DAG:finance_daily']] });
+      await client.setRolePermissions('analysts', [['can_edit', 'DAG:finance_daily'], ['can_read', 'DAG:finance_daily'], ['can_read', 'Website']]);
       const role = (await client.listRoles()).find((r) => r.name === 'analysts');
       const perms = (role?.permissions ?? []).map((p) => p.join(' on ')).sort();
-      expect(perms).toEqual(['can_edit on DAG:finance_daily', 'can_read on DAG:finance_daily', 'can_read on Website']);
+      const wanted = ['can_edit on DAG:finance_daily', 'can_read on DAG:finance_daily', 'can_read on Website'];
+      expect(perms).toEqual(fx.rolePatch === 'replace' ? wanted : ['can_delete on DAG:finance_daily', ...wanted].sort());
+      // Sending the same set again changes nothing.
+      await client.setRolePermissions('analysts', [['can_edit', 'DAG:finance_daily'], ['can_read', 'DAG:finance_daily'], ['can_read', 'Website']]);
+      const again = (await client.listRoles()).find((r) => r.name === 'analysts');
+      expect((again?.permissions ?? []).map((p) => p.join(' on ')).sort()).toEqual(perms);
+      expect((await errorOf(client.setRolePermissions('no-such-role', [['can_read', 'Website']]))).kind).toBe('not-found');
+    });
+
+    test('a permission on a resource Airflow does not have (a DAG not parsed yet) is an unknown-resource error naming it', async () => {
+      const onCreate = await errorOf(client.createRole({ name: 'ghosts', permissions: [['can_read', 'DAG:no_such_dag']] }));
+      expect(onCreate.kind).toBe('unknown-resource');
+      expect(onCreate.message).toContain('DAG:no_such_dag');
+      expect(onCreate.transient).toBe(false);
+      await client.createRole({ name: 'ghosts', permissions: [] });
+      const onSet = await errorOf(client.setRolePermissions('ghosts', [['can_read', 'Datasets-or-Assets-typo']]));
+      expect(onSet.kind).toBe('unknown-resource');
+      expect(onSet.message).toContain('Datasets-or-Assets-typo');
     });
 
     test('users can be given the new role; calls are counted', async () => {

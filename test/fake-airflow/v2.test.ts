@@ -19,7 +19,7 @@ afterEach(async () => {
 const api = () => request(fake.url);
 
 test('version and health answer without credentials (§1.1 spec security: [])', async () => {
-  expect((await api().get('/api/v1/version')).body).toEqual({ version: '2.10.3', git_version: null });
+  expect((await api().get('/api/v1/version')).body).toEqual({ version: '2.10.5', git_version: null });
   expect((await api().get('/api/v1/health')).body.metadatabase).toEqual({ status: 'healthy' });
   expect((await api().get('/api/v2/version')).status).toBe(404);
 });

@@ -1,3 +1,4 @@
+import { signAirflowJwt } from '../../src/airflow/jwt-sign';
 /** The 3.x fake's behaviour, each from ../shared/docs/airflow-api.md §2. */
 import request from 'supertest';
 import { startFakeAirflow, type FakeAirflow } from '../../src/fake-airflow/fake-airflow';
@@ -19,7 +20,7 @@ const user = (username: string, extra: Record<string, unknown> = {}): Record<str
 });
 
 test('version and health are public (3.x paths)', async () => {
-  expect((await api().get('/api/v2/version')).body).toEqual({ version: '3.1.0', git_version: null });
+  expect((await api().get('/api/v2/version')).body).toEqual({ version: '3.3.2', git_version: null });
   expect((await api().get('/api/v2/monitor/health')).status).toBe(200);
   expect((await api().get('/api/v1/version')).status).toBe(404);
 });
@@ -40,16 +41,19 @@ test('POST /auth/token: 201 JWT with exp; 401 Invalid credentials; 400 when fiel
   expect(missing.body).toEqual({ detail: 'Username and password must be provided' });
 });
 
-test('Bearer required: missing, invalid and expired tokens get 401 {"detail"}', async () => {
-  expect((await api().get(`${BASE}/users`)).status).toBe(401);
-  expect((await api().get(`${BASE}/users`).set('Authorization', 'Bearer a.b.c')).body).toEqual({ detail: 'Invalid JWT token' });
+test('Bearer required: missing and expired tokens get 401, any other invalid token 403 "Invalid JWT token" (as real 3.3.2)', async () => {
+  expect((await api().get(`${BASE}/users`)).body).toEqual({ detail: 'Not authenticated' });
+  const invalid = await api().get(`${BASE}/users`).set('Authorization', 'Bearer a.b.c');
+  expect(invalid.status).toBe(403);
+  expect(invalid.body).toEqual({ detail: 'Invalid JWT token' });
   expect((await api().get(`${BASE}/users`).set('Authorization', 'Basic YWRtaW46YWRtaW4=')).status).toBe(401);
   fake.setJwtTtl(-1);
   const t = await api().post('/auth/token').send({ username: 'admin', password: 'admin' });
   const expired = await api().get(`${BASE}/users`).set('Authorization', `Bearer ${t.body.access_token as string}`);
   expect(expired.status).toBe(401);
+  expect(expired.body).toEqual({ detail: 'Token Expired' });
   fake.revokeTokens();
-  expect((await api().get(`${BASE}/users`).set('Authorization', bearer)).status).toBe(401);
+  expect((await api().get(`${BASE}/users`).set('Authorization', bearer)).status).toBe(403);
 });
 
 test('permissions: a Viewer gets 403 {"detail": "Forbidden"}', async () => {
@@ -106,13 +110,13 @@ test('paging: limit 0 → 50 fallback, clamp 100, order_by -id allowed (§2.6)',
   expect((await api().get(`${BASE}/users?whatever=1`).set('Authorization', bearer)).status).toBe(200);
 });
 
-test('roles: POST returns the role; PATCH adds only; DELETE 200; permissions list pairs', async () => {
+test('roles: POST returns the role; PATCH replaces the set (FAB 3.10.2); DELETE 200; permissions list pairs', async () => {
   const perm = (a: string, r: string) => ({ action: { name: a }, resource: { name: r } });
   const created = await api().post(`${BASE}/roles`).set('Authorization', bearer).send({ name: 'fin', actions: [perm('can_read', 'DAGs')] });
   expect(created.status).toBe(200);
   expect(created.body).toEqual({ name: 'fin', actions: [perm('can_read', 'DAGs')] });
   const patched = await api().patch(`${BASE}/roles/fin?update_mask=actions`).set('Authorization', bearer).send({ name: 'fin', actions: [perm('can_edit', 'DAGs')] });
-  expect(patched.body.actions).toEqual([perm('can_read', 'DAGs'), perm('can_edit', 'DAGs')]);
+  expect(patched.body.actions).toEqual([perm('can_edit', 'DAGs')]);
   const bad = await api().post(`${BASE}/roles`).set('Authorization', bearer).send({ name: 'x', actions: [perm('can_read', 'DAG:nope')] });
   expect(bad.body).toEqual({ detail: "The specified resource: 'DAG:nope' was not found" });
   const del = await api().delete(`${BASE}/roles/fin`).set('Authorization', bearer);
@@ -154,4 +158,35 @@ test('errorRate answers a seeded share of 500s; latency and slow pages delay', a
   const t0 = Date.now();
   await api().get(`${BASE}/users`).set('Authorization', bearer);
   expect(Date.now() - t0).toBeGreaterThanOrEqual(140);
+});
+
+test('FAB 3.8.0: role PATCH only adds; providers endpoint reports the version', async () => {
+  const old = await startFakeAirflow({ version: 3, fabVersion: '3.8.0' });
+  try {
+    const t = (await request(old.url).post('/auth/token').send({ username: 'admin', password: 'admin' })).body.access_token as string;
+    const perm = (a: string, r: string) => ({ action: { name: a }, resource: { name: r } });
+    await request(old.url).post(`${BASE}/roles`).set('Authorization', `Bearer ${t}`).send({ name: 'fin', actions: [perm('can_read', 'DAGs')] });
+    const patched = await request(old.url).patch(`${BASE}/roles/fin?update_mask=actions`).set('Authorization', `Bearer ${t}`).send({ name: 'fin', actions: [perm('can_edit', 'DAGs')] });
+    expect(patched.body.actions).toEqual([perm('can_read', 'DAGs'), perm('can_edit', 'DAGs')]);
+    const providers = await request(old.url).get('/api/v2/providers').set('Authorization', `Bearer ${t}`);
+    expect(providers.body.providers).toContainEqual(expect.objectContaining({ package_name: 'apache-airflow-providers-fab', version: '3.8.0' }));
+    // Airflow 3 resource names (real-airflow.md §5): Assets, no Datasets.
+    expect(old.state.resources.has('Assets')).toBe(true);
+    expect(old.state.resources.has('Datasets')).toBe(false);
+  } finally {
+    await old.close();
+  }
+});
+
+test('FAB >= 3.11 under AUTH_OAUTH issues no token for a password; a token signed with the shared secret works', async () => {
+  const sso = await startFakeAirflow({ version: 3, fabVersion: '3.11.0', authType: 'AUTH_OAUTH', jwtSecret: 'shared-secret' });
+  try {
+    expect((await request(sso.url).post('/auth/token').send({ username: 'admin', password: 'admin' })).status).toBe(401);
+    const own = signAirflowJwt({ secret: 'shared-secret', userId: String(sso.state.getUser('admin')?.id), audience: 'apache-airflow', lifetimeSeconds: 60 }, Date.now());
+    expect((await request(sso.url).get(`${BASE}/users`).set('Authorization', `Bearer ${own}`)).status).toBe(200);
+    const wrong = signAirflowJwt({ secret: 'other-secret', userId: '1', audience: 'apache-airflow', lifetimeSeconds: 60 }, Date.now());
+    expect((await request(sso.url).get(`${BASE}/users`).set('Authorization', `Bearer ${wrong}`)).status).toBe(403);
+  } finally {
+    await sso.close();
+  }
 });

@@ -95,11 +95,14 @@ describe('desiredState', () => {
     expect(desiredState(s, desiredCfg()).users.map((u) => u.email)).toEqual(['w@x', 'b@email.notfound']);
   });
 
-  test('custom roles come from config, sorted', () => {
-    const d = desiredState(snapshot([]), desiredCfg({ custom: { 'z-role': { permissions: [['can_read', 'DAGs']] }, 'a-role': { permissions: [] } } }));
+  test('custom roles come from config, sorted, each with the can_read on Website that FAB role sync gives every custom role', () => {
+    const d = desiredState(snapshot([]), desiredCfg({
+      custom: { 'z-role': { permissions: [['can_read', 'DAGs']] }, 'a-role': { permissions: [] }, 'w-role': { permissions: [['can_read', 'Website']] } },
+    }));
     expect(d.roles).toEqual([
-      { name: 'a-role', permissions: [] },
-      { name: 'z-role', permissions: [['can_read', 'DAGs']] },
+      { name: 'a-role', permissions: [['can_read', 'Website']] },
+      { name: 'w-role', permissions: [['can_read', 'Website']] },
+      { name: 'z-role', permissions: [['can_read', 'DAGs'], ['can_read', 'Website']] },
     ]);
   });
 });

@@ -86,7 +86,7 @@ export class TestAirflow implements AirflowClient {
 
   async info() {
     this.check();
-    return { apiVersion: 2 as const, basePath: '/auth/fab/v1' };
+    return { apiVersion: 3 as const, basePath: '/auth/fab/v1', rolePatch: 'replace' as const };
   }
   async listUsers(): Promise<AirflowUser[]> {
     this.check();
@@ -132,12 +132,12 @@ export class TestAirflow implements AirflowClient {
     this.writes.push(`create-role ${role.name}`);
     this.roles.push({ name: role.name, permissions: role.permissions.map((p) => [...p] as Permission) });
   }
-  async addRolePermissions(name: string, permissions: Permission[]): Promise<void> {
+  async setRolePermissions(name: string, permissions: Permission[]): Promise<void> {
     this.check();
     const r = this.roles.find((x) => x.name === name);
     if (!r) throw new AirflowError('not-found', 'role not found', 404);
-    this.writes.push(`add-perms ${name}`);
-    for (const p of permissions) if (!r.permissions.some((q) => q[0] === p[0] && q[1] === p[1])) r.permissions.push([...p] as Permission);
+    this.writes.push(`set-perms ${name}`);
+    r.permissions = permissions.map((p) => [...p] as Permission); // replaces, as FAB >= 3.8.1
   }
 }
 

@@ -9,7 +9,7 @@ import { BUILTIN_ROLES, TestAirflow, TestAudit, airflowUser, desiredUser } from 
 const owned = (...names: string[]): Map<string, OwnershipRecord> =>
   new Map(names.map((n) => [n.toLowerCase(), { username: n, how: 'created' as const, scimUserId: `scim-${n}`, since: '2026-01-01T00:00:00.000Z' }]));
 
-const ctx = (over: Partial<PlanContext> = {}): PlanContext => ({ owned: new Map(), protectedUsers: ['admin'], serviceAccount: 'svc', deprovision: 'strip-roles', ...over });
+const ctx = (over: Partial<PlanContext> = {}): PlanContext => ({ owned: new Map(), protectedUsers: ['admin'], serviceAccount: 'svc', deprovision: 'strip-roles', rolePatch: 'replace', ...over });
 const state = (over: Partial<DesiredState> = {}): DesiredState => ({ users: [], roles: [], excluded: [], ...over });
 const kinds = (p: Plan): string[] => p.actions.map((a) => `${a.kind} ${'username' in a ? a.username : a.role}`);
 
@@ -124,13 +124,27 @@ describe('plan', () => {
       users: [desiredUser('u', ['dag-a'])],
     });
     const observed = { users: [], roles: [...BUILTIN_ROLES, { name: 'dag-b', permissions: [['can_read', 'DAG:b'], ['can_delete', 'DAG:b']] as [string, string][] }] };
-    const p = plan(desired, observed, ctx());
-    expect(p.actions).toEqual([
+    // Role PATCH that only adds (Airflow 2.x, FAB < 3.8.1): the full set is sent, the extra one is drift.
+    const additive = plan(desired, observed, ctx({ rolePatch: 'add' }));
+    expect(additive.actions).toEqual([
       { kind: 'create-role', role: 'dag-a', permissions: [['can_read', 'DAG:a']], reason: expect.any(String) },
-      { kind: 'add-role-permissions', role: 'dag-b', permissions: [['can_edit', 'DAG:b']], reason: expect.any(String) },
+      { kind: 'set-role-permissions', role: 'dag-b', permissions: [['can_read', 'DAG:b'], ['can_edit', 'DAG:b']], add: [['can_edit', 'DAG:b']], remove: [], reason: expect.any(String) },
       expect.objectContaining({ kind: 'create-user', username: 'u', user: expect.objectContaining({ roles: ['dag-a'] }) }),
     ]);
-    expect(p.drift).toEqual([{ kind: 'extra-permissions', role: 'dag-b', permissions: [['can_delete', 'DAG:b']], note: expect.stringContaining('only add') }]);
+    expect(additive.drift).toEqual([{ kind: 'extra-permissions', role: 'dag-b', permissions: [['can_delete', 'DAG:b']], note: expect.stringContaining('only add') }]);
+    // Role PATCH that replaces (FAB >= 3.8.1): the same full set also removes the extra one; nothing is drift.
+    const replacing = plan(desired, observed, ctx({ rolePatch: 'replace' }));
+    expect(replacing.actions[1]).toEqual({
+      kind: 'set-role-permissions', role: 'dag-b', permissions: [['can_read', 'DAG:b'], ['can_edit', 'DAG:b']], add: [['can_edit', 'DAG:b']], remove: [['can_delete', 'DAG:b']], reason: expect.any(String),
+    });
+    expect(replacing.drift).toEqual([]);
+    // Only an extra permission: a PATCH where it replaces, nothing to do where it only adds.
+    const onlyExtra = { users: [], roles: [...BUILTIN_ROLES, { name: 'dag-a', permissions: [['can_read', 'DAG:a'], ['can_edit', 'DAG:a']] as [string, string][] }] };
+    const single = state({ roles: [{ name: 'dag-a', permissions: [['can_read', 'DAG:a']] }] });
+    expect(plan(single, onlyExtra, ctx({ rolePatch: 'add' })).actions).toEqual([]);
+    expect(plan(single, onlyExtra, ctx({ rolePatch: 'replace' })).actions).toEqual([
+      expect.objectContaining({ kind: 'set-role-permissions', role: 'dag-a', add: [], remove: [['can_edit', 'DAG:a']] }),
+    ]);
   });
 
   test('an ambiguous IdP side (username collision) never deprovisions', () => {
