@@ -160,12 +160,13 @@ export class AirflowV3Client implements AirflowClient {
 
   /**
    * POST /auth/token said no. SimpleAuthManager and the Keycloak auth manager serve that path too, without a FAB
-   * users API (real-airflow.md §8): an unauthenticated FAB users read tells them apart (FAB: 401, others: 404).
+   * users API (real-airflow.md §8): an unauthenticated FAB users read tells them apart (FAB: 401 JSON; others: 404,
+   * or SimpleAuthManager's web UI page with 200, as 3.3.2 answers).
    */
   private async tokenRefused(f: HttpFailure): Promise<AirflowError> {
     try {
       const probe = await this.http.request({ method: 'GET', path: `${BASE}/users`, template: `${BASE}/users`, query: { limit: 1 }, accept: [401, 403, 404], noRetry: true });
-      if (probe.status === 404) return notFab(this.http.baseUrl, 'POST /auth/token');
+      if (probe.status !== 401) return notFab(this.http.baseUrl, 'POST /auth/token');
     } catch {
       // keep the original answer
     }
@@ -191,8 +192,12 @@ export class AirflowV3Client implements AirflowClient {
   private readonly send = async <T>(
     method: HttpMethod, path: string, template: string, query?: Record<string, string | number>, body?: unknown,
   ): Promise<T> => {
-    const attempt = async (token: string): Promise<T> =>
-      (await this.http.request<T>({ method, path, template, query, body, headers: { Authorization: `Bearer ${token}` } })).data;
+    const attempt = async (token: string): Promise<T> => {
+      const data = (await this.http.request<T>({ method, path, template, query, body, headers: { Authorization: `Bearer ${token}` } })).data;
+      // Without FAB the API server answers /auth/fab/... with its web UI (200 text/html), not with JSON.
+      if (template.startsWith(BASE) && typeof data === 'string') throw notFab(this.http.baseUrl, `${method} ${template}`);
+      return data;
+    };
     try {
       try {
         return await attempt(await this.bearer());

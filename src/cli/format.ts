@@ -40,6 +40,7 @@ export function describeDrift(d: Drift): string {
     case 'email-clash':
       return `${d.username}: ${d.note}`;
     case 'unknown-role':
+    case 'unavailable-role':
       return `role ${d.role}: ${d.note}`;
     case 'protected':
     case 'unowned':

@@ -62,7 +62,7 @@ async function applyOne(action: Action, deps: ApplyDeps): Promise<ActionOutcome>
   } catch (e) {
     const error = e instanceof Error ? e.message : String(e);
     audit('failure', { error });
-    return { action, ok: false, error, transient: e instanceof AirflowError && e.transient };
+    return { action, ok: false, error, transient: e instanceof AirflowError && e.transient, ...(e instanceof AirflowError ? { errorKind: e.kind } : {}) };
   }
 }
 

@@ -13,6 +13,11 @@ export interface PlanContext {
   deprovision: 'strip-roles' | 'delete';
   /** What this Airflow's role PATCH does (AirflowInfo.rolePatch); 'add' when no custom role is configured. */
   rolePatch: RolePatchBehaviour;
+  /**
+   * Custom roles Airflow refused for the permissions configured now (role → Airflow's message), e.g. naming a DAG
+   * not parsed yet. Planned as drift, not as another 400, until the scheduled run tries again.
+   */
+  unavailableRoles?: ReadonlyMap<string, string>;
 }
 
 export interface Observed {
@@ -41,8 +46,15 @@ export function plan(desired: DesiredState, observed: Observed, ctx: PlanContext
   // Custom roles. Role PATCH always carries the whole wanted set. Where it replaces (FAB >= 3.8.1) extra
   // permissions are removed by it; where it only adds (2.x, FAB <= 3.8.0) they are drift (real-airflow.md §1).
   const airflowRoles = new Map(observed.roles.map((r) => [r.name, r]));
+  const unavailable = new Set<string>();
   for (const role of desired.roles) {
     const current = airflowRoles.get(role.name);
+    const refused = ctx.unavailableRoles?.get(role.name);
+    if (refused !== undefined) {
+      if (!current) unavailable.add(role.name);
+      drift.push({ kind: 'unavailable-role', role: role.name, note: `Airflow refused this custom role: ${refused}; tried again on the next scheduled run` });
+      continue;
+    }
     if (!current) {
       roleActions.push({ kind: 'create-role', role: role.name, permissions: role.permissions, reason: 'custom role missing in Airflow' });
       continue;
@@ -60,7 +72,7 @@ export function plan(desired: DesiredState, observed: Observed, ctx: PlanContext
       drift.push({ kind: 'extra-permissions', role: role.name, permissions: extra, note: "this Airflow's role API can only add permissions (Airflow 2.x, FAB provider < 3.8.1); remove these by hand" });
     }
   }
-  const knownRoles = new Set([...observed.roles.map((r) => r.name), ...desired.roles.map((r) => r.name)]);
+  const knownRoles = new Set([...observed.roles.map((r) => r.name), ...desired.roles.map((r) => r.name).filter((n) => !unavailable.has(n))]);
 
   const creates: Action[] = [];
   const adopts: Action[] = [];

@@ -10,7 +10,7 @@ import { plan as makePlan, type Observed } from './plan';
 import { advanceObserved, type ObservedCache } from './observed-cache';
 import { checkSafety } from './safety';
 import { ownershipMap, type ReconcileState } from './state';
-import type { ActionKind, ActionOutcome, Drift, Plan, RunReport, RunResult, SafetyVerdict } from './types';
+import type { Action, ActionKind, ActionOutcome, DesiredRole, Drift, Plan, RunReport, RunResult, SafetyVerdict } from './types';
 
 /** Optional metric hooks; the composition root wires them to prom-client. */
 export interface ReconcileMetrics {
@@ -24,7 +24,7 @@ export interface ReconcileMetrics {
   onPending?(count: number): void;
 }
 
-export const DRIFT_KINDS: ReadonlyArray<Drift['kind']> = ['extra-permissions', 'email-clash', 'unknown-role', 'protected', 'unowned'];
+export const DRIFT_KINDS: ReadonlyArray<Drift['kind']> = ['extra-permissions', 'email-clash', 'unknown-role', 'unavailable-role', 'protected', 'unowned'];
 
 export type ReconcilerConfig = Pick<Config, 'airflow' | 'roles' | 'deprovision' | 'safety'>;
 
@@ -72,10 +72,32 @@ export class Reconciler {
   /** The Airflow view change-triggered runs plan against (see observed-cache.ts). */
   private cache: ObservedCache | null = null;
 
+  /** Custom roles Airflow refused (unknown resource), by name: the refused permission set's key and the message. */
+  private readonly refusedRoles = new Map<string, { key: string; message: string }>();
   /** Read once from Airflow (its FAB provider version), only when custom roles are configured. */
   private rolePatchKnown?: RolePatchBehaviour;
 
   constructor(private readonly deps: ReconcilerDeps) {}
+
+  /** Refused roles whose configured permissions are unchanged since Airflow refused them. */
+  private stillRefused(roles: DesiredRole[]): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const r of roles) {
+      const refused = this.refusedRoles.get(r.name);
+      if (refused && refused.key === permissionsKey(r.permissions)) out.set(r.name, refused.message);
+      else this.refusedRoles.delete(r.name);
+    }
+    return out;
+  }
+
+  private rememberRefusedRoles(outcomes: ActionOutcome[], roles: DesiredRole[]): void {
+    for (const o of outcomes) {
+      const a = o.action;
+      if (o.ok || o.errorKind !== 'unknown-resource' || (a.kind !== 'create-role' && a.kind !== 'set-role-permissions')) continue;
+      const wanted = roles.find((r) => r.name === a.role);
+      if (wanted) this.refusedRoles.set(a.role, { key: permissionsKey(wanted.permissions), message: o.error ?? 'unknown resource' });
+    }
+  }
 
   private async rolePatch(): Promise<RolePatchBehaviour> {
     this.rolePatchKnown ??= (await this.deps.airflow.info()).rolePatch;
@@ -114,13 +136,26 @@ export class Reconciler {
         custom: config.roles.custom,
       });
       const owned = ownershipMap(state);
-      planned = makePlan(desired, { users, roles }, {
+      if (opts.trigger !== 'change') this.refusedRoles.clear(); // scheduled, start-up and CLI runs try refused roles again
+      const ctx = {
         owned,
         protectedUsers: config.safety.protectedUsers,
         serviceAccount: config.airflow.apiUser,
         deprovision: config.deprovision,
-        rolePatch: desired.roles.length > 0 ? await this.rolePatch() : 'add',
-      });
+        rolePatch: desired.roles.length > 0 ? await this.rolePatch() : ('add' as const),
+      };
+      planned = makePlan(desired, { users, roles }, { ...ctx, unavailableRoles: this.stillRefused(desired.roles) });
+      const applyDeps = { airflow, state, audit: this.deps.audit, clock, concurrency: config.airflow.concurrency, newPassword: this.deps.newPassword };
+      const roleActions = planned.actions.filter(isRoleAction);
+      let roleOutcomes: ActionOutcome[] = [];
+      if (!dryRun && roleActions.length > 0) {
+        // Roles first: a role Airflow refuses (a resource it lacks, e.g. a DAG not parsed yet) becomes drift in this
+        // very plan, so its users get their other roles instead of one 400 each.
+        roleOutcomes = await applyActions(roleActions, applyDeps);
+        this.rememberRefusedRoles(roleOutcomes, desired.roles);
+        const rest = makePlan(desired, advanceObserved({ users, roles }, roleOutcomes), { ...ctx, unavailableRoles: this.stillRefused(desired.roles) });
+        planned = { ...rest, actions: [...roleActions, ...rest.actions.filter((a) => !isRoleAction(a))] };
+      }
       verdict = checkSafety(planned, {
         now: started,
         windowCount: state.countDeprovisionsSince(new Date(started.getTime() - config.safety.window)),
@@ -133,8 +168,9 @@ export class Reconciler {
         // Ownership of accounts deleted outside us is stale: a later local account of that name is not ours.
         const present = new Set(users.map((u) => u.username.toLowerCase()));
         for (const key of owned.keys()) if (!present.has(key)) state.disown(key);
-        outcomes = await applyActions(verdict.allowed, { airflow, state, audit: this.deps.audit, clock, concurrency: config.airflow.concurrency, newPassword: this.deps.newPassword }, opts.onProgress);
-        const failed = outcomes.filter((o) => !o.ok);
+        const rest = verdict.allowed.filter((a) => !isRoleAction(a));
+        outcomes = [...roleOutcomes, ...(await applyActions(rest, applyDeps, opts.onProgress))];
+        const failed = outcomes.filter((o) => !o.ok && !refusedRole(o));
         this.cache = failed.length === 0 && this.cache ? { ...this.cache, observed: advanceObserved({ users, roles }, outcomes) } : null;
         // A failure outranks a block: the loop retries failures soon; a block waits for an operator or the window.
         result = failed.length > 0 ? 'partial' : verdict.held.length > 0 ? 'blocked' : outcomes.length > 0 ? 'applied' : 'nothing-to-do';
@@ -233,3 +269,9 @@ export class Reconciler {
     metrics?.onRun?.(report);
   }
 }
+
+const isRoleAction = (a: Action): boolean => a.kind === 'create-role' || a.kind === 'set-role-permissions';
+/** A role Airflow refused is reported as drift (unavailable-role), not as a failed run. */
+const refusedRole = (o: ActionOutcome): boolean => o.errorKind === 'unknown-resource' && isRoleAction(o.action);
+
+const permissionsKey = (perms: DesiredRole['permissions']): string => perms.map((p) => p.join('\u0000')).sort().join('\u0001');

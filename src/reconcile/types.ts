@@ -57,6 +57,8 @@ export type Drift =
   | { kind: 'extra-permissions'; role: string; permissions: Permission[]; note: string }
   | { kind: 'email-clash'; username: string; email: string; holder: string; note: string }
   | { kind: 'unknown-role'; role: string; usernames: string[]; note: string }
+  /** A custom role Airflow refused (a resource it does not have, e.g. a DAG not parsed yet); retried on the schedule. */
+  | { kind: 'unavailable-role'; role: string; note: string }
   | { kind: 'protected'; username: string; note: string }
   | { kind: 'unowned'; username: string; note: string };
 
@@ -84,6 +86,8 @@ export interface ActionOutcome {
   error?: string;
   /** The failure is worth retrying soon (AirflowError.transient). */
   transient?: boolean;
+  /** AirflowError.kind of a failure. */
+  errorKind?: string;
 }
 
 export interface RunReport {

@@ -18,6 +18,20 @@ import { matchPartial, Bindings } from '../support/replay';
 
 export const API_USER = { username: 'svc-scim', password: 'svc-scim-password' };
 
+/** Role mappings per IdP folder: Okta maps by group name; Entra by name and by externalId (renames keep roles). */
+export const E2E_MAPPINGS: Record<string, Array<Record<string, unknown>>> = {
+  okta: [
+    { group: 'Airflow Admins', roles: ['Admin'] },
+    { group: 'Airflow Engineers', roles: ['User'] },
+    { group: 'Airflow Viewers', roles: ['Viewer'] },
+  ],
+  entra: [
+    { group: 'airflow-admins', roles: ['Admin'] },
+    { groupExternalId: 'grp-users', roles: ['User'] },
+    { groupExternalId: 'grp-viewers', roles: ['Viewer'] },
+  ],
+};
+
 /** Present in Airflow before any provisioning; none of them may ever change. */
 export const SEED_USERS: SeedUser[] = [
   { username: 'admin', email: 'admin@example.com', firstName: 'Site', lastName: 'Admin', roles: ['Admin'], password: 'admin-pw' },
@@ -151,7 +165,13 @@ export type Checkpoint = z.infer<typeof checkpointSchema>;
  * checkpoint (so nothing unexpected is ever created). Returns the problems.
  */
 export function checkAirflow(fake: FakeAirflow, cp: Checkpoint, known: Set<string>, seedState: Map<string, string>): string[] {
-  const users = airflowUsers(fake);
+  return compareCheckpoint(airflowUsers(fake), untouchedView(fake), cp, known, seedState);
+}
+
+/** The checkpoint rules over what a witness saw: its users, and its view of the seed accounts. */
+export function compareCheckpoint(
+  users: Map<string, SeenUser>, now: Map<string, string>, cp: Checkpoint, known: Set<string>, seedState: Map<string, string>,
+): string[] {
   const problems: string[] = [];
   const b = new Bindings();
   for (const [username, want] of Object.entries(cp.airflow.users)) {
@@ -168,7 +188,6 @@ export function checkAirflow(fake: FakeAirflow, cp: Checkpoint, known: Set<strin
     const expected = { ...want, ...(want.roles ? { roles: [...want.roles].sort() } : {}) };
     problems.push(...matchPartial(expected, have, b, username));
   }
-  const now = untouchedView(fake);
   for (const [username, seed] of seedState) {
     if (now.get(username) !== seed) problems.push(`${username}: must be untouched; was ${seed}, now ${now.get(username) ?? 'gone'}`);
   }

@@ -7,24 +7,12 @@
 import path from 'node:path';
 import { Bindings, discoverSequences, replayExchange } from '../support/replay';
 import { supertestSend } from '../support/replay-http';
-import { checkAirflow, checkpointSchema, reconcileClean, startWorld, untouchedView, type World } from './harness';
+import { checkAirflow, checkpointSchema, E2E_MAPPINGS, reconcileClean, startWorld, untouchedView, type World } from './harness';
 
 const ROOT = path.join(__dirname, '..', 'fixtures', 'e2e');
 const { sequences, problems } = discoverSequences(ROOT);
 
-/** Role mappings per IdP folder: Okta maps by group name; Entra by name and by externalId (renames keep roles). */
-const MAPPINGS: Record<string, Array<Record<string, unknown>>> = {
-  okta: [
-    { group: 'Airflow Admins', roles: ['Admin'] },
-    { group: 'Airflow Engineers', roles: ['User'] },
-    { group: 'Airflow Viewers', roles: ['Viewer'] },
-  ],
-  entra: [
-    { group: 'airflow-admins', roles: ['Admin'] },
-    { groupExternalId: 'grp-users', roles: ['User'] },
-    { groupExternalId: 'grp-viewers', roles: ['Viewer'] },
-  ],
-};
+const MAPPINGS = E2E_MAPPINGS;
 
 test('the e2e fixture tree is well-formed and has Okta and Entra sequences with checkpoints', () => {
   expect(problems).toEqual([]);

@@ -170,8 +170,8 @@ OAUTH_PROVIDERS = [{
 `;
 
 /** Runs `airflow ARGS` for this server; returns stdout. */
-export function airflowCli(s: Pick<RealAirflowServer, 'home' | 'target' | 'venv'>, args: string[], timeoutMs = 180_000): Promise<string> {
-  return sh(path.join(s.venv, 'bin', 'airflow'), args, { env: airflowEnv(s), cwd: s.home, timeoutMs });
+export function airflowCli(s: Pick<RealAirflowServer, 'home' | 'target' | 'venv'>, args: string[], timeoutMs = 180_000, env: NodeJS.ProcessEnv = {}): Promise<string> {
+  return sh(path.join(s.venv, 'bin', 'airflow'), args, { env: { ...airflowEnv(s), ...env }, cwd: s.home, timeoutMs });
 }
 
 /** Installs (or reuses) the target's virtualenv and makes a new AIRFLOW_HOME with accounts and DAGs. */
@@ -195,15 +195,19 @@ export async function prepare(target: RealAirflowTarget): Promise<RealAirflowSer
 
 const pidFile = (s: Pick<RealAirflowServer, 'home'>): string => path.join(s.home, 'server.pid');
 
-/** Starts the API server (3.x) or webserver (2.x) and waits until the version endpoint answers. */
-export async function start(s: RealAirflowServer, timeoutMs = 180_000): Promise<void> {
+/**
+ * Starts the API server (3.x) or webserver (2.x) and waits until the version endpoint answers. `env` overrides
+ * settings for this start only (e.g. another jwt_secret, or another auth manager).
+ */
+export async function start(s: RealAirflowServer, opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<void> {
+  const timeoutMs = opts.timeoutMs ?? 180_000;
   const bin = path.join(s.venv, 'bin', 'airflow');
   const args = s.target.apiVersion === 3
     ? ['api-server', '--host', '127.0.0.1', '--port', String(s.port), '--workers', '1']
     : ['webserver', '--hostname', '127.0.0.1', '--port', String(s.port), '--workers', '1'];
   const log = fs.openSync(s.logFile, 'a');
   fs.writeSync(log, `\n=== ${new Date().toISOString()} airflow ${args.join(' ')}\n`);
-  const child = spawn(bin, args, { env: airflowEnv(s), cwd: s.home, detached: true, stdio: ['ignore', log, log] });
+  const child = spawn(bin, args, { env: { ...airflowEnv(s), ...opts.env }, cwd: s.home, detached: true, stdio: ['ignore', log, log] });
   fs.closeSync(log);
   child.unref();
   fs.writeFileSync(pidFile(s), String(child.pid));

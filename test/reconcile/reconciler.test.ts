@@ -1,5 +1,6 @@
 import { MemoryAirflowClient } from '../../src/airflow/memory-client';
-import { AirflowError, type AirflowUser, type NewAirflowUser } from '../../src/airflow/types';
+import { unknownResource } from '../../src/airflow/errors';
+import { AirflowError, type AirflowRole, type AirflowUser, type NewAirflowUser, type Permission } from '../../src/airflow/types';
 import { configSchema, type ConfigInput } from '../../src/config/schema';
 import { ManualClock } from '../../src/core/clock';
 import { silentLogger } from '../../src/logger';
@@ -10,14 +11,30 @@ import { MemoryIdentityStore } from '../../src/store/memory-identity';
 import type { IdentityStore } from '../../src/store/types';
 
 const ctx = { actor: 'test' };
-const WRITES = /^(createUser|updateUser|deleteUser|createRole|addRolePermissions)/;
+const WRITES = /^(createUser|updateUser|deleteUser|createRole|setRolePermissions)/;
 
-/** Fails createUser for chosen usernames with a 5xx. */
+/** Fails createUser for chosen usernames with a 5xx; refuses permissions on chosen resources like Airflow (400). */
 class FlakyAirflow extends MemoryAirflowClient {
   failCreate = new Set<string>();
+  missingResources = new Set<string>();
   override async createUser(user: NewAirflowUser): Promise<AirflowUser> {
     if (this.failCreate.has(user.username)) throw new AirflowError('server', `500 creating ${user.username}`, 500);
     return super.createUser(user);
+  }
+  override async createRole(role: AirflowRole): Promise<void> {
+    this.refuse(role.permissions, 'POST /roles');
+    return super.createRole(role);
+  }
+  override async setRolePermissions(name: string, permissions: Permission[]): Promise<void> {
+    this.refuse(permissions, 'PATCH /roles/{name}');
+    return super.setRolePermissions(name, permissions);
+  }
+  private refuse(perms: Permission[], endpoint: string): void {
+    const missing = perms.find(([, r]) => this.missingResources.has(r));
+    if (missing) {
+      this.log.push(`refused ${endpoint} ${missing[1]}`);
+      throw unknownResource(missing[1], endpoint);
+    }
   }
 }
 
@@ -54,6 +71,30 @@ function setup(cfg: ConfigInput = {}, seedUsers: AirflowUser[] = [{ username: 'a
 }
 
 describe('Reconciler.runOnce', () => {
+  test('a custom role Airflow refuses (a DAG not parsed yet) is drift, not a 400 per user or per run; the schedule tries again', async () => {
+    const t = setup({
+      roles: { mappings: [{ group: 'airflow-users', roles: ['User', 'fin'] }], custom: { fin: { permissions: [['can_read', 'DAG:finance_daily']] } } },
+    });
+    t.airflow.missingResources.add('DAG:finance_daily');
+    t.addUsers(['alice']);
+    const first = await t.reconciler.runOnce({ trigger: 'startup' });
+    expect(first.result).toBe('applied');
+    expect(first.plan.drift).toContainEqual(expect.objectContaining({ kind: 'unavailable-role', role: 'fin', note: expect.stringContaining("no resource 'DAG:finance_daily'") }));
+    expect(t.airflow.peekUser('alice')?.roles).toEqual(['User']);
+    expect(t.airflow.log.filter((l) => l.startsWith('refused'))).toHaveLength(1);
+    // A SCIM change does not try the role again.
+    t.addUsers(['bob'], 'airflow-users-2');
+    const change = await t.reconciler.runOnce({ trigger: 'change' });
+    expect(change.plan.drift.map((d) => d.kind)).toContain('unavailable-role');
+    expect(t.airflow.log.filter((l) => l.startsWith('refused'))).toHaveLength(1);
+    // The DAG gets parsed: the next scheduled run creates the role and gives it to alice.
+    t.airflow.missingResources.clear();
+    const scheduled = await t.reconciler.runOnce({ trigger: 'schedule' });
+    expect(scheduled.result).toBe('applied');
+    expect(t.airflow.peekRole('fin')?.permissions).toEqual([['can_read', 'DAG:finance_daily'], ['can_read', 'Website']]);
+    expect(t.airflow.peekUser('alice')?.roles).toEqual(['User', 'fin']);
+  });
+
   test('applies the plan, records ownership and audit, then has nothing to do', async () => {
     const t = setup();
     t.addUsers(['alice', 'bob']);
@@ -223,6 +264,6 @@ describe('Reconciler.runOnce', () => {
     const t = setup({ roles: { mappings: [{ group: 'airflow-users', roles: ['Ghost'] }] } });
     t.addUsers(['alice']);
     await t.reconciler.runOnce({ trigger: 'change' });
-    expect(t.seen.drift).toEqual({ 'extra-permissions': 0, 'email-clash': 0, 'unknown-role': 1, protected: 0, unowned: 0 });
+    expect(t.seen.drift).toEqual({ 'extra-permissions': 0, 'email-clash': 0, 'unknown-role': 1, 'unavailable-role': 0, protected: 0, unowned: 0 });
   });
 });
