@@ -3,7 +3,8 @@
  * and whether we support it at all. Read once per client from the providers endpoint.
  */
 import { compareVersions } from '../core/version';
-import type { RolePatchBehaviour } from './types';
+import type { Logger } from '../logger';
+import type { AirflowInfo, RolePatchBehaviour } from './types';
 import { AirflowError } from './types';
 
 /** FAB 3.0.3-3.2.x refuse every role PATCH (403/400) and list users with 500s before 3.4.0 (real-airflow.md §4). */
@@ -35,4 +36,24 @@ export function fabVersionOf(page: unknown): string | undefined {
   const list = (page as { providers?: Array<{ package_name?: unknown; version?: unknown }> } | undefined)?.providers ?? [];
   const fab = list.find((p) => p.package_name === FAB_PACKAGE);
   return typeof fab?.version === 'string' ? fab.version : undefined;
+}
+
+/**
+ * What the server is, from its providers page (GET /api/v1|v2/providers, can_read on Providers): refused when
+ * unsupported. Without that permission the provider version stays unknown and the defaults above apply.
+ */
+export async function readCapabilities(
+  readProviders: () => Promise<unknown>,
+  base: Omit<AirflowInfo, 'fabVersion' | 'rolePatch'>,
+  url: string,
+  logger?: Logger,
+): Promise<AirflowInfo> {
+  let fabVersion: string | undefined;
+  try {
+    fabVersion = fabVersionOf(await readProviders());
+  } catch (e) {
+    logger?.warn('airflow providers not readable: FAB provider version unknown', { error: e instanceof Error ? e.message : String(e) });
+  }
+  assertSupported(base.apiVersion, fabVersion, url);
+  return { ...base, fabVersion, rolePatch: rolePatchBehaviour(base.apiVersion, fabVersion) };
 }

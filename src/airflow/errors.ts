@@ -83,7 +83,9 @@ export function toAirflowError(f: HttpFailure, ctx: ErrorContext): AirflowError 
     const [action, resource] = requiredPermission(f.method, f.template);
     return new AirflowError(
       'forbidden',
-      `Airflow refused ${endpoint}: the API user '${ctx.apiUser}' lacks ${action} on ${resource} (grant it to one of its roles)`,
+      `Airflow refused ${endpoint}: the API user '${ctx.apiUser}' lacks ${action} on ${resource} (grant it to one of its roles` +
+        (action === 'can_create' && resource === 'Users' ? "; under SSO FAB's Admin role has no can_create on Users, so add a role that has it" : '') +
+        ')',
       s,
       endpoint,
     );

@@ -7,7 +7,7 @@
  * (real-airflow.md §7): the body is filled from a fresh GET of the user, never from an earlier read.
  */
 import { compareVersions } from '../core/version';
-import { assertSupported, fabVersionOf, rolePatchBehaviour } from './capabilities';
+import { readCapabilities } from './capabilities';
 import { credentialsRejected2, notFab, toAirflowError } from './errors';
 import { AirflowHttp, HttpFailure, type HttpMethod, type HttpResponse } from './http';
 import type { AirflowClient, AirflowInfo, AirflowRole, AirflowUser, AirflowUserChange, NewAirflowUser, Permission } from './types';
@@ -54,23 +54,12 @@ export class AirflowV2Client implements AirflowClient {
   async info(): Promise<AirflowInfo> {
     const base = await this.base();
     await this.send('GET', `${base}/users`, `${base}/users`, { limit: 1 });
-    this.infoCache ??= this.readProviders(base).catch((e: unknown) => {
+    const read = () => this.send('GET', '/api/v1/providers', '/api/v1/providers', { limit: 100 });
+    this.infoCache ??= readCapabilities(read, { apiVersion: 2, version: this.version, basePath: base }, this.http.baseUrl, this.opts.logger).catch((e: unknown) => {
       this.infoCache = undefined;
       throw e;
     });
     return this.infoCache;
-  }
-
-  private async readProviders(base: string): Promise<AirflowInfo> {
-    let fabVersion: string | undefined;
-    try {
-      fabVersion = fabVersionOf(await this.send('GET', '/api/v1/providers', '/api/v1/providers', { limit: 100 }));
-    } catch (e) {
-      // Without can_read on Providers the version stays unknown; 2.x role PATCH only adds either way.
-      this.opts.logger?.warn('airflow providers not readable', { error: e instanceof Error ? e.message : String(e) });
-    }
-    assertSupported(2, fabVersion, this.http.baseUrl);
-    return { apiVersion: 2, version: this.version, basePath: base, fabVersion, rolePatch: rolePatchBehaviour(2, fabVersion) };
   }
 
   async listUsers(): Promise<AirflowUser[]> {

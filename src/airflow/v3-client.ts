@@ -6,7 +6,7 @@
  * With a shared jwt_secret configured we sign our own token instead (real-airflow.md §3): FAB >= 3.11 issues no
  * token for a password unless AUTH_TYPE is AUTH_DB, so under SSO that is the only non-interactive way in.
  */
-import { assertSupported, fabVersionOf, rolePatchBehaviour } from './capabilities';
+import { readCapabilities } from './capabilities';
 import { errorDetail, notFab, toAirflowError } from './errors';
 import { AirflowHttp, HttpFailure, type HttpMethod } from './http';
 import { signAirflowJwt, type SelfSignedToken } from './jwt-sign';
@@ -67,23 +67,13 @@ export class AirflowV3Client implements AirflowClient {
       }
     }
     await this.send('GET', `${BASE}/users`, `${BASE}/users`, { limit: 1 });
-    this.infoCache ??= this.readProviders().catch((e: unknown) => {
+    // The FAB provider version decides the role PATCH behaviour and whether we support the server at all.
+    const read = () => this.send('GET', '/api/v2/providers', '/api/v2/providers', { limit: 100 });
+    this.infoCache ??= readCapabilities(read, { apiVersion: 3, version: this.version, basePath: BASE }, this.http.baseUrl, this.opts.logger).catch((e: unknown) => {
       this.infoCache = undefined;
       throw e;
     });
     return this.infoCache;
-  }
-
-  /** The FAB provider version decides the role PATCH behaviour and whether we support the server at all. */
-  private async readProviders(): Promise<AirflowInfo> {
-    let fabVersion: string | undefined;
-    try {
-      fabVersion = fabVersionOf(await this.send('GET', '/api/v2/providers', '/api/v2/providers', { limit: 100 }));
-    } catch (e) {
-      this.opts.logger?.warn('airflow providers not readable; assuming role PATCH replaces permissions', { error: e instanceof Error ? e.message : String(e) });
-    }
-    assertSupported(3, fabVersion, this.http.baseUrl);
-    return { apiVersion: 3, version: this.version, basePath: BASE, fabVersion, rolePatch: rolePatchBehaviour(3, fabVersion) };
   }
 
   listUsers(): Promise<AirflowUser[]> {
@@ -195,7 +185,7 @@ export class AirflowV3Client implements AirflowClient {
     const attempt = async (token: string): Promise<T> => {
       const data = (await this.http.request<T>({ method, path, template, query, body, headers: { Authorization: `Bearer ${token}` } })).data;
       // Without FAB the API server answers /auth/fab/... with its web UI (200 text/html), not with JSON.
-      if (template.startsWith(BASE) && typeof data === 'string') throw notFab(this.http.baseUrl, `${method} ${template}`);
+      if (template.startsWith(BASE) && typeof data === 'string' && data.trim() !== '') throw notFab(this.http.baseUrl, `${method} ${template}`);
       return data;
     };
     try {

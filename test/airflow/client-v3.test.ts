@@ -1,4 +1,5 @@
 import { createAirflowClient } from '../../src/airflow/detect';
+import { AirflowError } from '../../src/airflow/types';
 import { AirflowV3Client } from '../../src/airflow/v3-client';
 import { startFakeAirflow } from '../../src/fake-airflow/fake-airflow';
 import { silentLogger } from '../../src/logger';
@@ -29,6 +30,20 @@ runAirflowClientContract('Airflow 3.3 fake with FAB 3.8.0 (additive role PATCH)'
 });
 
 describe('AirflowV3Client specifics', () => {
+  test('a FAB provider older than 3.4.0 is refused with a message naming the minimum, not a permission error', async () => {
+    const fake = await startFakeAirflow({ version: 3, fabVersion: '3.2.0' });
+    try {
+      const client = new AirflowV3Client({ url: fake.url, apiUser: 'admin', apiPassword: 'admin', timeoutMs: 5000, retries: 0, concurrency: 2 });
+      const err = (await client.info().catch((e: unknown) => e)) as AirflowError;
+      expect(err).toBeInstanceOf(AirflowError);
+      expect(err.kind).toBe('unsupported');
+      expect(err.message).toContain('apache-airflow-providers-fab 3.2.0');
+      expect(err.message).toContain('3.4.0 or newer');
+    } finally {
+      await fake.close();
+    }
+  });
+
   test('info() reports the version and one token serves every call', async () => {
     const fake = await startFakeAirflow({ version: 3 });
     try {

@@ -14,7 +14,7 @@ import { MemoryReconcileState } from '../../src/reconcile/memory-state';
 import { Reconciler } from '../../src/reconcile/reconciler';
 import type { RunReport } from '../../src/reconcile/types';
 import { buildTestApp, type TestApp } from '../helpers/scim-app';
-import { matchPartial, Bindings } from '../support/replay';
+import { matchPartial, replayExchange, Bindings, type LoadedFile, type Send } from '../support/replay';
 
 export const API_USER = { username: 'svc-scim', password: 'svc-scim-password' };
 
@@ -120,7 +120,7 @@ const seen = (u: FakeUser): SeenUser => ({
 });
 
 /** One reconcile run that must succeed completely (no failed action, nothing held). */
-export async function reconcileClean(world: World): Promise<RunReport> {
+export async function reconcileClean(world: Pick<World, 'reconciler'>): Promise<RunReport> {
   const report = await world.reconciler.runOnce({ trigger: 'cli' });
   const failed = report.outcomes.filter((o) => !o.ok);
   if (report.error || failed.length || report.verdict.blocked || !['applied', 'nothing-to-do'].includes(report.result)) {
@@ -195,4 +195,34 @@ export function compareCheckpoint(
     if (!seedState.has(username) && !known.has(username)) problems.push(`${username}: unexpected Airflow account ${JSON.stringify(users.get(username))}`);
   }
   return problems;
+}
+
+/**
+ * One file of an e2e sequence: an exchange is replayed into the SCIM API; at a checkpoint the reconciler runs, `check`
+ * lists what Airflow shows wrong, and a second run must plan nothing. A failure names the earlier one it follows.
+ */
+export async function sequenceStep(
+  seq: { failed?: string }, f: LoadedFile, bindings: Bindings, send: Send, world: Pick<World, 'reconciler'>,
+  check: (cp: Checkpoint) => Promise<string[]>,
+): Promise<void> {
+  try {
+    if (f.error) throw new Error(f.error);
+    const fx = f.fixture!;
+    if (fx.kind === 'exchange') {
+      await replayExchange(f.name, fx, bindings, send);
+      return;
+    }
+    const parsed = checkpointSchema.safeParse(fx.checkpoint);
+    if (!parsed.success) throw new Error(`${f.name}: malformed checkpoint: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    await reconcileClean(world);
+    const mismatches = await check(parsed.data);
+    if (mismatches.length) throw new Error(`${f.name}: ${fx.description}\n  - ${mismatches.join('\n  - ')}`);
+    const again = await reconcileClean(world);
+    if (again.plan.actions.length) throw new Error(`${f.name}: the second run still planned ${JSON.stringify(again.plan.actions)}`);
+    if (again.result !== 'nothing-to-do') throw new Error(`${f.name}: the second run's result is ${again.result}`);
+  } catch (e) {
+    if (seq.failed) (e as Error).message += `\n  (an earlier step of this sequence failed first: ${seq.failed})`;
+    seq.failed ??= f.name;
+    throw e;
+  }
 }

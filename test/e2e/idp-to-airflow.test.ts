@@ -5,9 +5,9 @@
  * unmanaged pre-existing user, the API service account) must never change.
  */
 import path from 'node:path';
-import { Bindings, discoverSequences, replayExchange } from '../support/replay';
+import { Bindings, discoverSequences } from '../support/replay';
 import { supertestSend } from '../support/replay-http';
-import { checkAirflow, checkpointSchema, E2E_MAPPINGS, reconcileClean, startWorld, untouchedView, type World } from './harness';
+import { checkAirflow, E2E_MAPPINGS, sequenceStep, startWorld, untouchedView, type World } from './harness';
 
 const ROOT = path.join(__dirname, '..', 'fixtures', 'e2e');
 const { sequences, problems } = discoverSequences(ROOT);
@@ -38,29 +38,10 @@ describe.each([2, 3] as const)('Airflow %i.x', (version) => {
       });
       afterAll(async () => world?.close());
 
+      const progress: { failed?: string } = {};
       for (const f of seq.files) {
-        test(path.basename(f.name), async () => {
-          if (f.error) throw new Error(f.error);
-          const fx = f.fixture!;
-          try {
-            if (fx.kind === 'exchange') {
-              await replayExchange(f.name, fx, bindings, supertestSend(world.scim.app));
-              return;
-            }
-            const parsed = checkpointSchema.safeParse(fx.checkpoint);
-            if (!parsed.success) throw new Error(`${f.name}: malformed checkpoint: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-            await reconcileClean(world);
-            const mismatches = checkAirflow(world.fake, parsed.data, known, seedState);
-            if (mismatches.length) throw new Error(`${f.name}: ${fx.description}\n  - ${mismatches.join('\n  - ')}`);
-            const again = await reconcileClean(world);
-            if (again.plan.actions.length) throw new Error(`${f.name}: the second run still planned ${JSON.stringify(again.plan.actions)}`);
-            expect(again.result).toBe('nothing-to-do');
-          } catch (e) {
-            if (failed) (e as Error).message += `\n  (an earlier step of this sequence failed first: ${failed})`;
-            failed ??= f.name;
-            throw e;
-          }
-        });
+        test(path.basename(f.name), () =>
+          sequenceStep(progress, f, bindings, supertestSend(world.scim.app), world, async (cp) => checkAirflow(world.fake, cp, known, seedState)));
       }
     });
   }

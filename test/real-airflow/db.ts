@@ -4,9 +4,10 @@
  */
 import Database from 'better-sqlite3';
 import path from 'node:path';
-import { BREAK_GLASS, SERVICE_ACCOUNT, type RealAirflowServer } from './server';
+import { BREAK_GLASS, PROVISIONER_ROLE, SERVICE_ACCOUNT, type RealAirflowServer } from './server';
 
-const BUILT_IN_ROLES = ['Admin', 'Op', 'User', 'Viewer', 'Public'];
+/** Roles every test starts with: FAB's built-in ones and the set-up's own. */
+const BUILT_IN_ROLES = ['Admin', 'Op', 'User', 'Viewer', 'Public', PROVISIONER_ROLE];
 
 function open(s: Pick<RealAirflowServer, 'home'>): Database.Database {
   const db = new Database(path.join(s.home, 'airflow.db'));

@@ -14,7 +14,9 @@ import { promisify } from 'node:util';
 import type { RealAirflowTarget } from './targets';
 
 const run = promisify(execFile);
-const REQUIREMENTS = path.join(__dirname, 'requirements');
+/** Beside this file under ts-jest; from dist/test/real-airflow (the compiled bench), back in the source tree. */
+const REQUIREMENTS = [path.join(__dirname, 'requirements'), path.join(__dirname, '..', '..', '..', 'test', 'real-airflow', 'requirements')]
+  .find((p) => fs.existsSync(p)) ?? path.join(__dirname, 'requirements');
 
 export const SERVICE_ACCOUNT = { username: 'svc-scim', password: 'svc-scim-password', email: 'svc-scim@example.com' };
 export const BREAK_GLASS = { username: 'admin', password: 'admin-pw', email: 'admin@example.com' };
@@ -22,6 +24,8 @@ export const BREAK_GLASS = { username: 'admin', password: 'admin-pw', email: 'ad
 export const JWT_SECRET = 'airflow-scim-sync-test-jwt-secret-0123456789abcdef';
 /** Parsed DAGs, so DAG:<id> resources exist. */
 export const DAG_IDS = ['finance_daily', 'marketing_weekly'];
+/** The extra role the service account needs under SSO: can_create on Users. */
+export const PROVISIONER_ROLE = 'scim-provisioner';
 /** A short permission cache, so "refused within [fab] cache_ttl" is quick to check. */
 export const FAB_CACHE_TTL_S = 5;
 
@@ -187,6 +191,13 @@ export async function prepare(target: RealAirflowTarget): Promise<RealAirflowSer
   for (const u of [BREAK_GLASS, SERVICE_ACCOUNT]) {
     const [first, last] = u === BREAK_GLASS ? ['Break', 'Glass'] : ['SCIM', 'Sync'];
     await airflowCli(s, ['users', 'create', '-u', u.username, '-p', u.password, '-r', 'Admin', '-f', first, '-l', last, '-e', u.email]);
+  }
+  if (target.authType !== 'AUTH_DB') {
+    // Under SSO FAB's role sync gives Admin no can_create on Users (users come from the IdP's login), so the
+    // service account needs a role that has it (confirmed on 3.3.2 with AUTH_OAUTH; README, Airflow 3 set-up).
+    await airflowCli(s, ['roles', 'create', PROVISIONER_ROLE]);
+    await airflowCli(s, ['roles', 'add-perms', PROVISIONER_ROLE, '-r', 'Users', '-a', 'can_create']);
+    await airflowCli(s, ['users', 'add-role', '-u', SERVICE_ACCOUNT.username, '-r', PROVISIONER_ROLE]);
   }
   await airflowCli(s, ['dags', 'reserialize']);
   await airflowCli(s, ['sync-perm', '--include-dags']);

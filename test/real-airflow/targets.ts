@@ -29,7 +29,7 @@ export const TARGETS: RealAirflowTarget[] = [
     airflowVersion: '3.3.2', fabVersion: '3.10.2', apiVersion: 3, authType: 'AUTH_DB', rolePatch: 'replace', default: true,
   },
   {
-    id: '3.3.2-oauth', label: 'Airflow 3.3.2, FAB 3.10.2, AUTH_OAUTH', requirements: 'airflow-3.3.2-fab-3.10.2.txt',
+    id: '3.3.2-oauth', label: 'Airflow 3.3.2, FAB 3.10.2, AUTH_OAUTH', requirements: 'airflow-3.3.2-fab-3.10.2-oauth.txt',
     airflowVersion: '3.3.2', fabVersion: '3.10.2', apiVersion: 3, authType: 'AUTH_OAUTH', rolePatch: 'replace', default: true,
   },
   {

@@ -120,6 +120,15 @@ app.kubernetes.io/part-of: airflow
 - name: AIRFLOW_PASSWORD_FILE
   value: /var/run/secrets/airflow-scim/AIRFLOW_PASSWORD
 {{- end }}
+{{- if include "airflow-scim-sync.jwtSecret" . }}
+- name: AIRFLOW_JWT_SECRET_FILE
+  value: /var/run/secrets/airflow-scim/AIRFLOW_JWT_SECRET
+- name: AIRFLOW_JWT_USER_ID
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "airflow-scim-sync.secretName" . }}
+      key: AIRFLOW_JWT_USER_ID
+{{- end }}
 {{- end -}}
 
 {{- define "airflow-scim-sync.containerSecurityContext" -}}
@@ -178,6 +187,10 @@ seccompProfile:
     items:
       - key: AIRFLOW_PASSWORD
         path: AIRFLOW_PASSWORD
+      {{- if include "airflow-scim-sync.jwtSecret" . }}
+      - key: AIRFLOW_JWT_SECRET
+        path: AIRFLOW_JWT_SECRET
+      {{- end }}
     optional: true
 {{- end -}}
 
@@ -192,4 +205,11 @@ seccompProfile:
 {{- if $m }}{{ $_ := set $out $kind $m }}{{ end -}}
 {{- end -}}
 {{- toYaml $out -}}
+{{- end -}}
+
+{{/* Non-empty when the service signs its own Airflow 3 tokens (secret.airflowJwtSecret, or useJwtSecret with an existingSecret). */}}
+{{- define "airflow-scim-sync.jwtSecret" -}}
+{{- if or .Values.secret.useJwtSecret (and (not .Values.secret.existingSecret) .Values.secret.airflowJwtSecret) -}}
+true
+{{- end -}}
 {{- end -}}
