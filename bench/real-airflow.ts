@@ -54,6 +54,7 @@ class Watched implements AirflowClient {
   info = () => this.inner.info();
   listUsers = () => this.inner.listUsers();
   listRoles = () => this.inner.listRoles();
+  getUser: AirflowClient['getUser'] = (u) => this.inner.getUser(u);
   createUser: AirflowClient['createUser'] = (u) => this.inner.createUser(u);
   deleteUser: AirflowClient['deleteUser'] = (u) => this.inner.deleteUser(u);
   createRole: AirflowClient['createRole'] = (r) => this.inner.createRole(r);

@@ -97,6 +97,9 @@ class AutoAirflowClient implements AirflowClient {
   async listRoles(): Promise<AirflowRole[]> {
     return (await this.client()).listRoles();
   }
+  async getUser(username: string): Promise<AirflowUser | null> {
+    return (await this.client()).getUser(username);
+  }
   async createUser(user: NewAirflowUser): Promise<AirflowUser> {
     return (await this.client()).createUser(user);
   }

@@ -25,6 +25,7 @@ export class MemoryAirflowClient implements AirflowClient {
   private readonly users = new Map<string, AirflowUser>();
   private readonly roles = new Map<string, AirflowRole>();
   private readonly counts = new Map<string, number>();
+  private readonly passwords = new Map<string, string>();
   /** Every call in order, e.g. "createUser alice" (for assertions). */
   readonly log: string[] = [];
   private failures: AirflowError[] = [];
@@ -53,6 +54,10 @@ export class MemoryAirflowClient implements AirflowClient {
     const u = this.users.get(username.toLowerCase());
     return u && clone(u);
   }
+  /** The password last set through the API (undefined for seeded users). */
+  peekPassword(username: string): string | undefined {
+    return this.passwords.get(username.toLowerCase());
+  }
   peekRole(name: string): AirflowRole | undefined {
     const r = this.roles.get(name);
     return r && clone(r);
@@ -66,6 +71,12 @@ export class MemoryAirflowClient implements AirflowClient {
   async listUsers(): Promise<AirflowUser[]> {
     this.record('GET /users', 'listUsers');
     return [...this.users.values()].map(clone);
+  }
+
+  async getUser(username: string): Promise<AirflowUser | null> {
+    this.record('GET /users/{username}', `getUser ${username}`);
+    const u = this.users.get(username.toLowerCase());
+    return u ? clone(u) : null;
   }
 
   async listRoles(): Promise<AirflowRole[]> {
@@ -88,6 +99,7 @@ export class MemoryAirflowClient implements AirflowClient {
       active: true,
     };
     this.users.set(user.username.toLowerCase(), created);
+    this.passwords.set(user.username.toLowerCase(), user.password);
     return clone(created);
   }
 
@@ -102,6 +114,7 @@ export class MemoryAirflowClient implements AirflowClient {
     if (change.firstName !== undefined) u.firstName = change.firstName;
     if (change.lastName !== undefined) u.lastName = change.lastName;
     if (change.roles) u.roles = [...new Set(change.roles)]; // replaces the list
+    if (change.password !== undefined) this.passwords.set(u.username.toLowerCase(), change.password);
     return clone(u);
   }
 
@@ -109,6 +122,7 @@ export class MemoryAirflowClient implements AirflowClient {
     this.record('DELETE /users/{username}', `deleteUser ${username}`);
     this.mustUser(username, 'DELETE /users/{username}');
     this.users.delete(username.toLowerCase());
+    this.passwords.delete(username.toLowerCase());
   }
 
   async createRole(role: AirflowRole): Promise<void> {

@@ -65,6 +65,8 @@ export interface AirflowClient {
   /** Every user, paging through limit 100 / offset in ascending order. */
   listUsers(): Promise<AirflowUser[]>;
   listRoles(): Promise<AirflowRole[]>;
+  /** One user by username (case-insensitive, doc §5), read fresh; null when Airflow has none. */
+  getUser(username: string): Promise<AirflowUser | null>;
   createUser(user: NewAirflowUser): Promise<AirflowUser>;
   updateUser(username: string, change: AirflowUserChange): Promise<AirflowUser>;
   deleteUser(username: string): Promise<void>;

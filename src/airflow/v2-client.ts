@@ -10,7 +10,7 @@ import { compareVersions } from '../core/version';
 import { readCapabilities } from './capabilities';
 import { credentialsRejected2, notFab, toAirflowError } from './errors';
 import { AirflowHttp, HttpFailure, type HttpMethod, type HttpResponse } from './http';
-import type { AirflowClient, AirflowInfo, AirflowRole, AirflowUser, AirflowUserChange, NewAirflowUser, Permission } from './types';
+import { AirflowError, type AirflowClient, type AirflowInfo, type AirflowRole, type AirflowUser, type AirflowUserChange, type NewAirflowUser, type Permission } from './types';
 import {
   fromWireRole, fromWireUser, newUserBody, pageAll, toWireActions, type AirflowClientOptions, type WireRole,
   type WireUser,
@@ -70,6 +70,20 @@ export class AirflowV2Client implements AirflowClient {
   async listRoles(): Promise<AirflowRole[]> {
     const base = await this.base();
     return pageAll<WireRole, AirflowRole>(this.send, `${base}/roles`, 'roles', fromWireRole, (r) => r.name);
+  }
+
+  async getUser(username: string): Promise<AirflowUser | null> {
+    const base = await this.base();
+    return this.getOrNull(() => this.send<WireUser>('GET', `${base}/users/${encodeURIComponent(username)}`, `${base}/users/{username}`));
+  }
+
+  private async getOrNull(read: () => Promise<WireUser>): Promise<AirflowUser | null> {
+    try {
+      return fromWireUser(await read());
+    } catch (e) {
+      if (e instanceof AirflowError && e.kind === 'not-found') return null;
+      throw e;
+    }
   }
 
   async createUser(user: NewAirflowUser): Promise<AirflowUser> {

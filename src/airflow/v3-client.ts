@@ -84,6 +84,15 @@ export class AirflowV3Client implements AirflowClient {
     return pageAll<WireRole, AirflowRole>(this.send, `${BASE}/roles`, 'roles', fromWireRole, (r) => r.name);
   }
 
+  async getUser(username: string): Promise<AirflowUser | null> {
+    try {
+      return fromWireUser(await this.send<WireUser>('GET', `${BASE}/users/${encodeURIComponent(username)}`, `${BASE}/users/{username}`));
+    } catch (e) {
+      if (e instanceof AirflowError && e.kind === 'not-found') return null;
+      throw e;
+    }
+  }
+
   async createUser(user: NewAirflowUser): Promise<AirflowUser> {
     // 3.x requires a password and non-empty first/last names (doc §2.3, §6).
     const body = newUserBody({ ...user, firstName: user.firstName || user.username, lastName: user.lastName || '-' });

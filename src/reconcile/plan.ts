@@ -18,6 +18,8 @@ export interface PlanContext {
    * not parsed yet. Planned as drift, not as another 400, until the scheduled run tries again.
    */
   unavailableRoles?: ReadonlyMap<string, string>;
+  /** Managed accounts in all of Airflow, when `observed` holds only some users (a change-triggered run). */
+  managedUsers?: number;
 }
 
 export interface Observed {
@@ -155,7 +157,7 @@ export function plan(desired: DesiredState, observed: Observed, ctx: PlanContext
   for (const [role, usernames] of [...unknownRoles].sort((a, b) => cmp(a[0], b[0]))) {
     drift.push({ kind: 'unknown-role', role, usernames, note: 'mapped role does not exist in Airflow and is not in roles.custom; users get their other roles' });
   }
-  const managedUsers = observed.users.filter((u) => ctx.owned.has(lower(u.username))).length;
+  const managedUsers = ctx.managedUsers ?? observed.users.filter((u) => ctx.owned.has(lower(u.username))).length;
   const actions = [...roleActions, ...creates, ...adopts, ...updates.filter((a) => Object.keys(a.changes).length > 0), ...deprovisions];
   return { actions, drift, unchanged, managedUsers };
 }

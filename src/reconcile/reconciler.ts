@@ -1,4 +1,4 @@
-import { AirflowError, type AirflowClient, type RolePatchBehaviour } from '../airflow/types';
+import { AirflowError, type AirflowClient, type AirflowUser, type RolePatchBehaviour } from '../airflow/types';
 import type { Config } from '../config/schema';
 import type { Clock } from '../core/clock';
 import type { Logger } from '../logger';
@@ -6,11 +6,12 @@ import type { AuditLog } from '../store/audit-types';
 import type { IdentityStore } from '../store/types';
 import { applyActions, type ProgressFn } from './apply';
 import { desiredState } from './desired';
-import { plan as makePlan, type Observed } from './plan';
-import { advanceObserved, type ObservedCache } from './observed-cache';
+import { ADMIN_ROLE, plan as makePlan, type Observed, type PlanContext } from './plan';
+import { advanceObserved } from './advance';
+import { changedUsernames, restrictDesired } from './scope';
 import { checkSafety } from './safety';
 import { ownershipMap, type ReconcileState } from './state';
-import type { Action, ActionKind, ActionOutcome, DesiredRole, Drift, Plan, RunReport, RunResult, SafetyVerdict } from './types';
+import type { Action, ActionKind, ActionOutcome, DesiredRole, DesiredState, Drift, Plan, RunReport, RunResult, SafetyVerdict } from './types';
 
 /** Optional metric hooks; the composition root wires them to prom-client. */
 export interface ReconcileMetrics {
@@ -59,18 +60,23 @@ const EMPTY_VERDICT: SafetyVerdict = { allowed: [], held: [], blocked: null };
  * CLI. Runs are serialised: a concurrent runOnce waits for the running one to finish, then runs on fresh state
  * (level-based, so it sees whatever changed meanwhile).
  */
-/** A change-triggered run trusts a full read for this long; the scheduled run (every 5 minutes by default) refreshes it. */
-export const CACHE_MAX_AGE_MS = 10 * 60_000;
-
 async function observeAll(airflow: AirflowClient): Promise<Observed> {
   const [users, roles] = await Promise.all([airflow.listUsers(), airflow.listRoles()]);
   return { users, roles };
 }
 
+/** The given users, read fresh one by one (the client bounds requests in flight), and every role (one page). */
+async function observeSome(airflow: AirflowClient, usernames: string[]): Promise<Observed> {
+  const [users, roles] = await Promise.all([Promise.all(usernames.map((u) => airflow.getUser(u))), airflow.listRoles()]);
+  return { users: users.filter((u): u is AirflowUser => u !== null), roles };
+}
+
+
+
 export class Reconciler {
   private queue: Promise<unknown> = Promise.resolve();
-  /** The Airflow view change-triggered runs plan against (see observed-cache.ts). */
-  private cache: ObservedCache | null = null;
+  /** The desired state of the last run that applied without failure: what change-triggered runs diff against. */
+  private lastDesired?: DesiredState;
 
   /** Custom roles Airflow refused (unknown resource), by name: the refused permission set's key and the message. */
   private readonly refusedRoles = new Map<string, { key: string; message: string }>();
@@ -125,10 +131,6 @@ export class Reconciler {
     try {
       const snapshot = store.snapshot();
       seq = snapshot.seq;
-      // A SCIM change plans against the cached view (fresh enough, no failure since); every other run reads all.
-      const cached = opts.trigger === 'change' && this.cache && clock.now().getTime() - this.cache.readAt < CACHE_MAX_AGE_MS ? this.cache : null;
-      const { users, roles } = cached ? cached.observed : await observeAll(airflow);
-      if (!cached && !dryRun) this.cache = { observed: { users, roles }, readAt: clock.now().getTime() };
       const desired = desiredState(snapshot, {
         usernameTemplate: config.airflow.username,
         mappings: config.roles.mappings,
@@ -137,14 +139,30 @@ export class Reconciler {
       });
       const owned = ownershipMap(state);
       if (opts.trigger !== 'change') this.refusedRoles.clear(); // scheduled, start-up and CLI runs try refused roles again
-      const ctx = {
+      const ctx: PlanContext = {
         owned,
         protectedUsers: config.safety.protectedUsers,
         serviceAccount: config.airflow.apiUser,
         deprovision: config.deprovision,
-        rolePatch: desired.roles.length > 0 ? await this.rolePatch() : ('add' as const),
+        rolePatch: desired.roles.length > 0 ? await this.rolePatch() : 'add',
       };
-      planned = makePlan(desired, { users, roles }, { ...ctx, unavailableRoles: this.stillRefused(desired.roles) });
+      // A SCIM change: read and plan only the users whose wanted state changed since the last clean run (scope.ts).
+      // Everything else, and a change touching an Admin holder (the last-Admin rule needs every account), reads all
+      // of Airflow.
+      const scope = opts.trigger === 'change' && this.lastDesired ? changedUsernames(this.lastDesired, desired) : 'all';
+      const planFor = (d: DesiredState, o: Observed): Plan => makePlan(d, o, { ...ctx, unavailableRoles: this.stillRefused(desired.roles) });
+      let full = scope === 'all';
+      let planDesired = full ? desired : restrictDesired(desired, scope as Set<string>);
+      if (!full) ctx.managedUsers = owned.size; // the safety percentage is of every managed account, not of those read
+      let observed = full ? await observeAll(airflow) : await observeSome(airflow, [...(scope as Set<string>)]);
+      planned = planFor(planDesired, observed);
+      if (!full && observed.users.some((u) => u.roles.includes(ADMIN_ROLE))) {
+        full = true;
+        delete ctx.managedUsers;
+        planDesired = desired;
+        observed = await observeAll(airflow);
+        planned = planFor(planDesired, observed);
+      }
       const applyDeps = { airflow, state, audit: this.deps.audit, clock, concurrency: config.airflow.concurrency, newPassword: this.deps.newPassword };
       const roleActions = planned.actions.filter(isRoleAction);
       let roleOutcomes: ActionOutcome[] = [];
@@ -153,7 +171,7 @@ export class Reconciler {
         // very plan, so its users get their other roles instead of one 400 each.
         roleOutcomes = await applyActions(roleActions, applyDeps);
         this.rememberRefusedRoles(roleOutcomes, desired.roles);
-        const rest = makePlan(desired, advanceObserved({ users, roles }, roleOutcomes), { ...ctx, unavailableRoles: this.stillRefused(desired.roles) });
+        const rest = planFor(planDesired, advanceObserved(observed, roleOutcomes));
         planned = { ...rest, actions: [...roleActions, ...rest.actions.filter((a) => !isRoleAction(a))] };
       }
       verdict = checkSafety(planned, {
@@ -166,12 +184,15 @@ export class Reconciler {
         result = 'planned';
       } else {
         // Ownership of accounts deleted outside us is stale: a later local account of that name is not ours.
-        const present = new Set(users.map((u) => u.username.toLowerCase()));
-        for (const key of owned.keys()) if (!present.has(key)) state.disown(key);
+        if (full) {
+          const present = new Set(observed.users.map((u) => u.username.toLowerCase()));
+          for (const key of owned.keys()) if (!present.has(key)) state.disown(key);
+        }
         const rest = verdict.allowed.filter((a) => !isRoleAction(a));
         outcomes = [...roleOutcomes, ...(await applyActions(rest, applyDeps, opts.onProgress))];
         const failed = outcomes.filter((o) => !o.ok && !refusedRole(o));
-        this.cache = failed.length === 0 && this.cache ? { ...this.cache, observed: advanceObserved({ users, roles }, outcomes) } : null;
+        // The next change-triggered run diffs against this; after a failure it keeps the older one, so it retries.
+        if (failed.length === 0) this.lastDesired = desired;
         // A failure outranks a block: the loop retries failures soon; a block waits for an operator or the window.
         result = failed.length > 0 ? 'partial' : verdict.held.length > 0 ? 'blocked' : outcomes.length > 0 ? 'applied' : 'nothing-to-do';
         if (failed.length > 0) transient = failed.some((o) => o.transient === true);
@@ -179,7 +200,6 @@ export class Reconciler {
         if (failed.length === 0) this.recordSuccess(seq, result === 'blocked');
       }
     } catch (e) {
-      this.cache = null;
       result = 'failed';
       error = e instanceof Error ? e.message : String(e);
       transient = e instanceof AirflowError ? e.transient : false;

@@ -66,6 +66,14 @@ export function runAirflowClientContract(name: string, setup: () => Promise<Airf
       expect([...(listed?.roles ?? [])].sort()).toEqual(['Op', 'Viewer']);
     });
 
+    test('getUser reads one user fresh, in any case of the username; null when there is none', async () => {
+      await client.createUser(newUser('gwen', { roles: ['Viewer', 'User'] }));
+      const u = await client.getUser('GWEN');
+      expect(u).toMatchObject({ username: 'gwen', email: 'gwen@corp.example', firstName: 'Ada', lastName: 'Lovelace' });
+      expect([...(u?.roles ?? [])].sort()).toEqual(['User', 'Viewer']);
+      expect(await client.getUser('nobody-here')).toBeNull();
+    });
+
     test('updateUser changes only the given fields', async () => {
       await client.createUser(newUser('bob', { roles: ['Viewer'] }));
       await client.listUsers();

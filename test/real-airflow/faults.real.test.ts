@@ -35,9 +35,15 @@ for (const s of runningServers()) {
         });
         const reconciler = new Reconciler({ store: scim.store, airflow: clientFor(s, { retries: 1, timeout: '5s' }), state: new MemoryReconcileState(), audit: scim.audit, config, clock: scim.clock, logger: silentLogger() });
 
-        const running = reconciler.runOnce({ trigger: 'cli' });
         const baseline = countRows(s, 'ab_user');
-        while (countRows(s, 'ab_user') - baseline < N / 4) await new Promise((r) => setTimeout(r, 20));
+        let finished: RunReport | undefined;
+        const running = reconciler.runOnce({ trigger: 'cli' }).then((r) => (finished = r));
+        const deadline = Date.now() + 120_000;
+        while (countRows(s, 'ab_user') - baseline < N / 4) {
+          if (finished) throw new Error(`the run ended before a quarter of the creates: ${finished.result} ${finished.error ?? JSON.stringify(finished.outcomes.find((o) => !o.ok))}`);
+          if (Date.now() > deadline) throw new Error('no progress within 120 s');
+          await new Promise((r) => setTimeout(r, 20));
+        }
         await stop(s, 'SIGKILL');
         const interrupted = await running;
         const createdBeforeKill = countRows(s, 'ab_user') - baseline;

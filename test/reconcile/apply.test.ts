@@ -3,10 +3,11 @@ import { ManualClock } from '../../src/core/clock';
 import { applyActions, randomPassword } from '../../src/reconcile/apply';
 import { MemoryReconcileState } from '../../src/reconcile/memory-state';
 import type { Action } from '../../src/reconcile/types';
-import { TestAirflow, TestAudit, airflowUser, desiredUser } from './helpers';
+import { MemoryAirflowClient } from '../../src/airflow/memory-client';
+import { TestAudit, airflowUser, desiredUser } from './helpers';
 
-/** Tracks how many calls are in flight at once. */
-class SlowAirflow extends TestAirflow {
+/** Tracks how many calls are in flight at once (the contract-tested memory client underneath). */
+class SlowAirflow extends MemoryAirflowClient {
   inFlight = 0;
   maxInFlight = 0;
   order: string[] = [];
@@ -32,7 +33,7 @@ const create = (u: string, roles = ['Viewer']): Action => ({ kind: 'create-user'
 
 describe('applyActions', () => {
   test('bounded concurrency, roles before users before deprovisions, progress reported', async () => {
-    const airflow = new SlowAirflow([airflowUser('old', ['Viewer'])]);
+    const airflow = new SlowAirflow({ users: [airflowUser('old', ['Viewer'])] });
     const state = new MemoryReconcileState();
     const actions: Action[] = [
       { kind: 'deprovision-user', username: 'old', mode: 'strip-roles', rolesBefore: ['Viewer'], adminRemoval: false, reason: 'gone' },
@@ -50,14 +51,14 @@ describe('applyActions', () => {
   });
 
   test('strip-roles empties roles and rotates the password; ownership is kept for a later reactivation', async () => {
-    const airflow = new TestAirflow([airflowUser('bob', ['User', 'Admin'])]);
+    const airflow = new MemoryAirflowClient({ users: [airflowUser('bob', ['User', 'Admin'])] });
     const state = new MemoryReconcileState();
     const clock = new ManualClock();
     state.own('bob', 'created', 's1', clock.now());
     const audit = new TestAudit();
     await applyActions([{ kind: 'deprovision-user', username: 'bob', mode: 'strip-roles', rolesBefore: ['Admin', 'User'], adminRemoval: true, reason: 'inactive' }], { airflow, state, audit, clock, concurrency: 4 });
-    expect(airflow.users[0].roles).toEqual([]);
-    expect(airflow.passwords.get('bob')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(airflow.peekUser('bob')?.roles).toEqual([]);
+    expect(airflow.peekPassword('bob')).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(state.owned().map((o) => o.username)).toEqual(['bob']);
     expect(state.countDeprovisionsSince(new Date(0))).toBe(1);
     expect(audit.entries).toEqual([
@@ -66,7 +67,7 @@ describe('applyActions', () => {
   });
 
   test('delete tolerates an already-deleted user; an admin-removing update is counted', async () => {
-    const airflow = new TestAirflow([airflowUser('ann', ['Admin'])]);
+    const airflow = new MemoryAirflowClient({ users: [airflowUser('ann', ['Admin'])] });
     const state = new MemoryReconcileState();
     state.own('ghost', 'created', null, new Date());
     const outcomes = await applyActions(
@@ -77,14 +78,14 @@ describe('applyActions', () => {
       { airflow, state, audit: new TestAudit(), clock: new ManualClock(), concurrency: 1 },
     );
     expect(outcomes.map((o) => o.ok)).toEqual([true, true]);
-    expect(airflow.users[0].roles).toEqual(['Viewer']);
+    expect(airflow.peekUser('ann')?.roles).toEqual(['Viewer']);
     expect(state.owned()).toEqual([]);
     expect(state.countDeprovisionsSince(new Date(0))).toBe(2);
   });
 
   test('errors are per action and marked transient only for transient Airflow errors', async () => {
-    const airflow = new TestAirflow();
-    airflow.failFor.add('x');
+    const airflow = new MemoryAirflowClient();
+    airflow.failNext(new AirflowError('server', 'injected failure for x', 500));
     const outcomes = await applyActions([create('x'), create('y', ['Nope']), create('z')], { airflow, state: new MemoryReconcileState(), audit: new TestAudit(), clock: new ManualClock(), concurrency: 1 });
     expect(outcomes.map((o) => [o.ok, o.transient])).toEqual([[false, true], [false, false], [true, undefined]]);
     expect(new AirflowError('bad-request', 'x').transient).toBe(false);

@@ -4,7 +4,8 @@ import { plan, type PlanContext } from '../../src/reconcile/plan';
 import { ownershipMap, type OwnershipRecord } from '../../src/reconcile/state';
 import type { Action, DesiredState, Plan } from '../../src/reconcile/types';
 import { ManualClock } from '../../src/core/clock';
-import { BUILTIN_ROLES, TestAirflow, TestAudit, airflowUser, desiredUser } from './helpers';
+import { MemoryAirflowClient } from '../../src/airflow/memory-client';
+import { BUILTIN_ROLES, TestAudit, airflowUser, desiredUser } from './helpers';
 
 const owned = (...names: string[]): Map<string, OwnershipRecord> =>
   new Map(names.map((n) => [n.toLowerCase(), { username: n, how: 'created' as const, scimUserId: `scim-${n}`, since: '2026-01-01T00:00:00.000Z' }]));
@@ -174,7 +175,7 @@ describe('plan', () => {
   });
 
   test('the second run plans nothing', async () => {
-    const airflow = new TestAirflow([airflowUser('admin', ['Admin']), airflowUser('adoptme', ['Public']), airflowUser('leaver', ['User']), airflowUser('stripped', [])]);
+    const airflow = new MemoryAirflowClient({ users: [airflowUser('admin', ['Admin']), airflowUser('adoptme', ['Public']), airflowUser('leaver', ['User']), airflowUser('stripped', [])] });
     const st = new MemoryReconcileState();
     const clock = new ManualClock();
     for (const n of ['leaver', 'stripped']) st.own(n, 'created', `scim-${n}`, clock.now());

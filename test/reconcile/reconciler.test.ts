@@ -1,6 +1,6 @@
 import { MemoryAirflowClient } from '../../src/airflow/memory-client';
 import { unknownResource } from '../../src/airflow/errors';
-import { AirflowError, type AirflowRole, type AirflowUser, type NewAirflowUser, type Permission } from '../../src/airflow/types';
+import { AirflowError, type AirflowRole, type AirflowUser, type AirflowUserChange, type NewAirflowUser, type Permission } from '../../src/airflow/types';
 import { configSchema, type ConfigInput } from '../../src/config/schema';
 import { ManualClock } from '../../src/core/clock';
 import { silentLogger } from '../../src/logger';
@@ -16,10 +16,15 @@ const WRITES = /^(createUser|updateUser|deleteUser|createRole|setRolePermissions
 /** Fails createUser for chosen usernames with a 5xx; refuses permissions on chosen resources like Airflow (400). */
 class FlakyAirflow extends MemoryAirflowClient {
   failCreate = new Set<string>();
+  failUpdate = new Set<string>();
   missingResources = new Set<string>();
   override async createUser(user: NewAirflowUser): Promise<AirflowUser> {
     if (this.failCreate.has(user.username)) throw new AirflowError('server', `500 creating ${user.username}`, 500);
     return super.createUser(user);
+  }
+  override async updateUser(username: string, change: AirflowUserChange): Promise<AirflowUser> {
+    if (this.failUpdate.delete(username)) throw new AirflowError('server', `500 updating ${username}`, 500);
+    return super.updateUser(username, change);
   }
   override async createRole(role: AirflowRole): Promise<void> {
     this.refuse(role.permissions, 'POST /roles');
@@ -212,42 +217,60 @@ describe('Reconciler.runOnce', () => {
     expect(t.state.owned().map((o) => o.username)).toEqual(['bob']);
   });
 
-  test('a change run plans against the last full read moved forward by what was applied: writes only, no page reads', async () => {
+  test('a change run reads fresh only the users whose wanted state changed (no page reads), and plans from that', async () => {
     const t = setup({ safety: { maxDeprovisions: 100, maxDeprovisionPercent: 100 } });
-    const [a, b] = t.addUsers(['alice', 'bob']);
+    const [a, b] = t.addUsers(['alice', 'bob', 'carl']);
     await t.reconciler.runOnce({ trigger: 'startup' });
-    const reads = () => t.airflow.log.filter((l) => !WRITES.test(l)).length;
-    const before = reads();
+    const from = t.airflow.log.length;
     t.deactivate(a);
     const r1 = await t.reconciler.runOnce({ trigger: 'change' });
     expect(r1.result).toBe('applied');
-    expect(reads()).toBe(before);
+    expect(t.airflow.log.slice(from)).toEqual(['getUser alice', 'listRoles', 'updateUser alice']);
     expect(t.airflow.peekUser('alice')?.roles).toEqual([]);
-    // The cache reflects that apply: the next change run plans only the new change, still without reads.
+    // Level-based for what it touches: a hand-made change to bob is seen by the run that touches bob.
+    await t.airflow.updateUser('bob', { roles: ['Op'] });
     t.deactivate(b);
+    const from2 = t.airflow.log.length;
     const r2 = await t.reconciler.runOnce({ trigger: 'change' });
-    expect(r2.plan.actions.map((x) => `${x.kind} ${'username' in x ? x.username : ''}`)).toEqual(['deprovision-user bob']);
-    expect(reads()).toBe(before);
-    // Drift made by hand is undone by the scheduled run, which reads everything again.
-    await t.airflow.updateUser('bob', { roles: ['Viewer'] });
-    t.clock.advance(2 * 3_600_000); // past the safety window, so this re-strip is not held
+    expect(r2.plan.actions).toEqual([expect.objectContaining({ kind: 'deprovision-user', username: 'bob', rolesBefore: ['Op'] })]);
+    expect(t.airflow.log.slice(from2)).toEqual(['getUser bob', 'listRoles', 'updateUser bob']);
+    // The safety percentage still counts every managed account (3), not the one read.
+    expect(r2.plan.managedUsers).toBe(3);
+    // Drift made by hand elsewhere is undone by the scheduled run, which reads everything.
+    await t.airflow.updateUser('carl', { roles: ['Viewer'] });
+    expect((await t.reconciler.runOnce({ trigger: 'change' })).plan.actions).toEqual([]);
     const r3 = await t.reconciler.runOnce({ trigger: 'schedule' });
-    expect(reads()).toBeGreaterThan(before);
-    expect(r3.plan.actions.map((x) => x.kind)).toEqual(['deprovision-user']);
-    expect(t.airflow.peekUser('bob')?.roles).toEqual([]);
+    expect(r3.plan.actions.map((x) => `${x.kind} ${'username' in x ? x.username : ''}`)).toEqual(['update-user carl']);
+    expect(t.airflow.peekUser('carl')?.roles).toEqual(['User']);
   });
 
-  test('after a failed action the next change run reads Airflow again', async () => {
+  test('a change run that would take Admin from someone reads every account first (the last-Admin rule needs them all)', async () => {
+    const t = setup({ roles: { mappings: [{ group: 'airflow-admins', roles: ['Admin'] }] }, safety: { protectedUsers: [], maxDeprovisions: 100, maxDeprovisionPercent: 100 } }, []);
+    const [ann, ben] = t.addUsers(['ann', 'ben'], 'airflow-admins');
+    await t.reconciler.runOnce({ trigger: 'startup' });
+    t.deactivate(ann!);
+    const from = t.airflow.log.length;
+    const r1 = await t.reconciler.runOnce({ trigger: 'change' });
+    expect(t.airflow.log.slice(from)).toContain('listUsers');
+    expect(r1.plan.actions).toEqual([expect.objectContaining({ kind: 'deprovision-user', username: 'ann', adminRemoval: true })]);
+    // ben is now the last Admin: a targeted view would not know that; the full read does, and spares him.
+    t.deactivate(ben!);
+    const r2 = await t.reconciler.runOnce({ trigger: 'change' });
+    expect(r2.plan.actions).toEqual([]);
+    expect(r2.plan.drift).toContainEqual(expect.objectContaining({ kind: 'protected', username: 'ben', note: expect.stringContaining('last user holding Admin') }));
+    expect(t.airflow.peekUser('ben')?.roles).toEqual(['Admin']);
+  });
+
+  test('after a failed action the next change run tries it again', async () => {
     const t = setup();
     const [a, b] = t.addUsers(['alice', 'bob']);
     await t.reconciler.runOnce({ trigger: 'startup' });
     t.deactivate(a);
-    t.airflow.failNext(new AirflowError('server', 'boom', 500));
+    t.airflow.failUpdate.add('alice');
     expect((await t.reconciler.runOnce({ trigger: 'change' })).result).toBe('partial');
-    const reads = t.airflow.log.filter((l) => !WRITES.test(l)).length;
     t.deactivate(b);
-    await t.reconciler.runOnce({ trigger: 'change' });
-    expect(t.airflow.log.filter((l) => !WRITES.test(l)).length).toBeGreaterThan(reads);
+    const r = await t.reconciler.runOnce({ trigger: 'change' });
+    expect(r.plan.actions.map((x) => `${x.kind} ${'username' in x ? x.username : ''}`).sort()).toEqual(['deprovision-user alice', 'deprovision-user bob']);
     expect(t.airflow.peekUser('alice')?.roles).toEqual([]);
     expect(t.airflow.peekUser('bob')?.roles).toEqual([]);
   });

@@ -3,20 +3,12 @@ import type { Observed } from './plan';
 import type { ActionOutcome } from './types';
 
 /**
- * What the last full read saw of Airflow, moved forward by every change we applied since. A SCIM change wakes a
- * run that plans against this view instead of paging through every user again, so a deactivation reaches Airflow
- * in one write. Drift made by hand in Airflow is not in it: the scheduled, start-up and CLI runs always read
- * everything, and any failed action or run drops the view.
+ * Pure: the observed state after the successful outcomes, as Airflow will answer the next read. Used within one
+ * run only (custom roles are applied first, then the users are planned against what that left), never as a cache
+ * between runs: every run reads what it acts on (STYLE, external-dns controller.go).
  */
-export interface ObservedCache {
-  observed: Observed;
-  /** When the full read happened (ms since epoch). */
-  readAt: number;
-}
-
 const key = (s: string) => s.toLowerCase();
 
-/** Pure: the observed state after the successful outcomes, as Airflow will answer the next read. */
 export function advanceObserved(observed: Observed, outcomes: ActionOutcome[]): Observed {
   const users = new Map(observed.users.map((u) => [key(u.username), { ...u, roles: [...u.roles] }]));
   const roles = new Map(observed.roles.map((r) => [r.name, { ...r, permissions: [...r.permissions] }]));
