@@ -1,7 +1,10 @@
 /** Starts every selected real Airflow target at once and hands them to the test files (REAL_AIRFLOW_SERVERS). */
 import fs from 'node:fs';
 import path from 'node:path';
-import { prepare, start, stop, type RealAirflowServer } from './server';
+import { createAirflowClient } from '../../src/airflow/detect';
+import { parseConfig } from '../../src/config/load';
+import { silentLogger } from '../../src/logger';
+import { BREAK_GLASS, prepare, PROVISIONER_ROLE, SERVICE_ACCOUNT, start, stop, type RealAirflowServer } from './server';
 import { selectedTargets } from './targets';
 
 export default async function globalSetup(): Promise<void> {
@@ -11,6 +14,7 @@ export default async function globalSetup(): Promise<void> {
     targets.map(async (t) => {
       const s = await prepare(t);
       await start(s);
+      if (t.authType !== 'AUTH_DB') await grantUserCreation(s);
       return s;
     }),
   );
@@ -23,4 +27,16 @@ export default async function globalSetup(): Promise<void> {
   process.env['REAL_AIRFLOW_SERVERS'] = JSON.stringify(servers);
   fs.writeFileSync(path.join(require('node:os').tmpdir(), 'real-airflow-servers.json'), JSON.stringify(servers, null, 2));
   console.log(`\nreal Airflow ready in ${Math.round((Date.now() - t0) / 1000)}s: ${servers.map((s: RealAirflowServer) => `${s.target.id} at ${s.url}`).join(', ')}`);
+}
+
+/**
+ * Under SSO FAB's role sync gives Admin no can_create on Users (found on 3.3.2 with AUTH_OAUTH), and the pair does
+ * not even exist, so `airflow roles add-perms` adds nothing. A role created through the REST API makes the pair;
+ * the service account gets it as a second role (README, Airflow 3 set-up).
+ */
+async function grantUserCreation(s: RealAirflowServer): Promise<void> {
+  const cfg = parseConfig({ airflow: { url: s.url, apiVersion: '3', apiUser: BREAK_GLASS.username, apiPassword: BREAK_GLASS.password } });
+  const admin = createAirflowClient(cfg.airflow, silentLogger());
+  await admin.createRole({ name: PROVISIONER_ROLE, permissions: [['can_create', 'Users']] });
+  await admin.updateUser(SERVICE_ACCOUNT.username, { roles: ['Admin', PROVISIONER_ROLE] });
 }

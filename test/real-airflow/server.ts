@@ -192,13 +192,6 @@ export async function prepare(target: RealAirflowTarget): Promise<RealAirflowSer
     const [first, last] = u === BREAK_GLASS ? ['Break', 'Glass'] : ['SCIM', 'Sync'];
     await airflowCli(s, ['users', 'create', '-u', u.username, '-p', u.password, '-r', 'Admin', '-f', first, '-l', last, '-e', u.email]);
   }
-  if (target.authType !== 'AUTH_DB') {
-    // Under SSO FAB's role sync gives Admin no can_create on Users (users come from the IdP's login), so the
-    // service account needs a role that has it (confirmed on 3.3.2 with AUTH_OAUTH; README, Airflow 3 set-up).
-    await airflowCli(s, ['roles', 'create', PROVISIONER_ROLE]);
-    await airflowCli(s, ['roles', 'add-perms', PROVISIONER_ROLE, '-r', 'Users', '-a', 'can_create']);
-    await airflowCli(s, ['users', 'add-role', '-u', SERVICE_ACCOUNT.username, '-r', PROVISIONER_ROLE]);
-  }
   await airflowCli(s, ['dags', 'reserialize']);
   await airflowCli(s, ['sync-perm', '--include-dags']);
   return s;
