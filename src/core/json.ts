@@ -18,8 +18,11 @@ export function deeperThan(v: unknown, max: number): boolean {
   return false;
 }
 
-/** JSON deep copy without nulls, "__proto__" keys or empty containers; undefined when nothing is left. */
-export function copyJson(v: unknown): unknown {
+/**
+ * JSON deep copy without nulls, "__proto__" keys, keys `drop` refuses, or empty containers; undefined when nothing
+ * is left.
+ */
+export function copyJson(v: unknown, drop: (key: string) => boolean = () => false): unknown {
   if (typeof v !== 'object' || v === null) return v ?? undefined;
   // Post-order on an explicit stack: children are copied before their parent decides whether it is empty.
   type Frame = { src: Json | unknown[]; keys: string[]; i: number; out: Json | unknown[]; set: (c: unknown) => void };
@@ -42,7 +45,7 @@ export function copyJson(v: unknown): unknown {
     }
     const i = f.i++;
     const key = Array.isArray(f.src) ? undefined : f.keys[i];
-    if (key === '__proto__') continue;
+    if (key === '__proto__' || (key !== undefined && drop(key))) continue;
     const x = Array.isArray(f.src) ? f.src[i] : (f.src as Json)[key!];
     const out = f.out;
     const put = (c: unknown) => {

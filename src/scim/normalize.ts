@@ -19,6 +19,7 @@ import {
 } from '../core/schema';
 import { copyJson, jsonEquals } from '../core/json';
 import { MAX_MEMBERS_PER_REQUEST } from '../core/limits';
+import { isSecretName } from '../core/secrets';
 import type { GroupData, UserData } from '../store/types';
 import { badRequest } from './errors';
 
@@ -43,6 +44,14 @@ export function getCI(obj: Json, name: string): unknown {
 }
 
 const invalid = (label: string, what: string) => badRequest('invalidValue', `attribute "${label}" ${what}`);
+
+/**
+ * A value under a schema we do not declare in /Schemas, as kept: verbatim, except that attributes named like a
+ * secret (password, token, …) are dropped at any depth, so they are never stored, returned or logged.
+ */
+export function undeclaredValue(key: string, v: unknown): unknown {
+  return isSecretName(key) ? undefined : copyJson(v, isSecretName);
+}
 
 export const userDataEquals = (a: UserData, b: UserData): boolean => jsonEquals(a, b);
 
@@ -139,7 +148,7 @@ function collect(rt: ResourceType, body: Json): Raw {
     const r = resolveAttribute(rt, key);
     if (r) return placeResolved(rt, raw, r, v);
     if (isUrnKey(key) && !isKnownSchemaKey(key)) {
-      const c = copyJson(v);
+      const c = undeclaredValue(key, v);
       if (c !== undefined) raw.ext[key] = c;
     }
   };

@@ -8,7 +8,8 @@
 import type { Filter } from 'scim2-parse-filter';
 import { CORE_GROUP, CORE_USER, extensionUrn, USER_ATTRIBUTES, type ResourceType } from '../core/schema';
 import type { GroupChange, GroupData, MemberOp, UserData } from '../store/types';
-import { cloneJson, copyJson, jsonEquals, jsonKey } from '../core/json';
+import { cloneJson, jsonEquals, jsonKey } from '../core/json';
+import { isSecretName } from '../core/secrets';
 import { MAX_MEMBERS_PER_REQUEST, MAX_MULTI_VALUES } from '../core/limits';
 import { badRequest, ScimError } from './errors';
 import {
@@ -22,6 +23,7 @@ import {
   normalizeValue,
   parseMemberIds,
   tooManyMembers,
+  undeclaredValue,
 } from './normalize';
 import { filterTemplate, matchesFilter, parsePatchPath, type PatchPath } from './patch-path';
 
@@ -211,7 +213,8 @@ function userPath(doc: Json, op: PatchOpName, p: PatchPath, raw: unknown, pathle
 
 /** An attribute of a schema we do not know, kept verbatim under its URN key. */
 function unknownExtension(doc: Json, op: 'add' | 'replace', key: string, v: unknown): void {
-  const c = copyJson(v);
+  if (isSecretName(key)) return;
+  const c = undeclaredValue(key, v);
   if (c === undefined) {
     if (op === 'replace') delete doc[key];
   } else if (op === 'add' && isObject(c) && isObject(doc[key])) doc[key] = { ...(doc[key] as Json), ...c };

@@ -143,3 +143,47 @@ describe('member references per group request', () => {
     }
   });
 });
+
+describe.each(['memory', 'sqlite'] as const)('secret-named attributes under undeclared extension schemas (%s store)', (backend) => {
+  const SECRET = 'sup3r-s3cret-value';
+  test('are never stored, returned, audited or logged; other extension attributes are kept', async () => {
+    const log = captureLogger();
+    const t = buildTestApp({ backend, logger: log.logger });
+    try {
+      const ext = { department: 'R&D', password: SECRET, nested: { apiToken: SECRET, clientSecret: SECRET, keep: 1 }, list: [{ Password: SECRET, ok: true }] };
+      const created = await t.scim.post('/Users', userBody('ext', { [EXT]: ext, [`${EXT}:passwordHash`]: SECRET })).expect(201);
+      const id = created.body.id as string;
+      await t.scim.patch(`/Users/${id}`, patchBody({ op: 'add', value: { [`${EXT}:privateKey`]: SECRET, [EXT]: { token: SECRET } } })).expect(200);
+      await t.scim.put(`/Users/${id}`, userBody('ext', { [EXT]: ext })).expect(200);
+      const g = await t.scim.post('/Groups', { displayName: 'g', [EXT.replace('User', 'Group')]: { secret: SECRET, team: 'a' } }).expect(201);
+      const seen = [
+        JSON.stringify(created.body),
+        JSON.stringify((await t.scim.get(`/Users/${id}`)).body),
+        JSON.stringify((await t.scim.get('/Users')).body),
+        JSON.stringify(g.body),
+        JSON.stringify(t.store.getUser(id)),
+        JSON.stringify(t.store.getGroup(g.body.id, { members: false })),
+        JSON.stringify(t.audit.query({})),
+        log.lines.join('\n'),
+      ].join('\n');
+      expect(seen).not.toContain(SECRET);
+      const user = (await t.scim.get(`/Users/${id}`)).body;
+      expect(user[EXT]).toEqual({ department: 'R&D', nested: { keep: 1 }, list: [{ ok: true }] });
+      expect(g.body[EXT.replace('User', 'Group')]).toEqual({ team: 'a' });
+    } finally {
+      t.close();
+    }
+  });
+
+  test('a secret stored before this rule is never returned', async () => {
+    const t = buildTestApp({ backend });
+    try {
+      const rec = t.store.createUser({ userName: 'old', active: true, [EXT]: { password: SECRET, keep: 'x' } } as never, { actor: 'test' });
+      const body = (await t.scim.get(`/Users/${rec.id}`)).body;
+      expect(JSON.stringify(body)).not.toContain(SECRET);
+      expect(body[EXT]).toEqual({ keep: 'x' });
+    } finally {
+      t.close();
+    }
+  });
+});
