@@ -24,7 +24,7 @@ export interface ReconcileMetrics {
   onPending?(count: number): void;
 }
 
-export const DRIFT_KINDS: ReadonlyArray<Drift['kind']> = ['extra-permissions', 'email-clash', 'unknown-role', 'protected', 'unowned'];
+export const DRIFT_KINDS: ReadonlyArray<Drift['kind']> = ['extra-permissions', 'email-clash', 'unknown-role', 'protected', 'unowned', 'username-collision'];
 
 export type ReconcilerConfig = Pick<Config, 'airflow' | 'roles' | 'deprovision' | 'safety'>;
 
@@ -50,6 +50,8 @@ export interface RunOptions {
 /** kv keys (ReconcileState). */
 export const KV_BLOCKED = 'blocked';
 export const KV_LAST_SUCCESS = 'lastSuccess';
+/** The username collisions of the last run, so each is audited when it starts, not on every run. */
+export const KV_COLLISIONS = 'collisions';
 
 const EMPTY_PLAN: Plan = { actions: [], drift: [], unchanged: 0, managedUsers: 0 };
 const EMPTY_VERDICT: SafetyVerdict = { allowed: [], held: [], blocked: null };
@@ -112,9 +114,11 @@ export class Reconciler {
         serviceAccount: config.airflow.apiUser,
         deprovision: config.deprovision,
       });
+      const windowUsers = new Set(state.deprovisionedSince(new Date(started.getTime() - config.safety.window)));
       verdict = checkSafety(planned, {
         now: started,
-        windowCount: state.countDeprovisionsSince(new Date(started.getTime() - config.safety.window)),
+        windowCount: windowUsers.size,
+        windowUsers,
         limits: config.safety,
         allowMassDeprovision: opts.allowMassDeprovision === true,
       });
@@ -131,6 +135,7 @@ export class Reconciler {
         result = failed.length > 0 ? 'partial' : verdict.held.length > 0 ? 'blocked' : outcomes.length > 0 ? 'applied' : 'nothing-to-do';
         if (failed.length > 0) transient = failed.some((o) => o.transient === true);
         this.recordVerdict(verdict, started);
+        this.recordCollisions(planned, started);
         if (failed.length === 0) this.recordSuccess(seq, result === 'blocked');
       }
     } catch (e) {
@@ -173,6 +178,19 @@ export class Reconciler {
       if (oldest && oldest.seq <= seq) metrics?.onLag?.(Math.max(0, (now.getTime() - Date.parse(oldest.at)) / 1000));
     }
     state.setKv(KV_LAST_SUCCESS, JSON.stringify({ at: now.toISOString(), seq: Math.max(seq, prevSeq) }));
+  }
+
+  /** Audits each username collision once, when it appears (plan drift and metric report it on every run). */
+  private recordCollisions(p: Plan, at: Date): void {
+    const { state, audit } = this.deps;
+    const now = p.drift.flatMap((d) => (d.kind === 'username-collision' ? [d] : []));
+    const key = (d: { username: string; scimUserIds: string[] }) => `${d.username.toLowerCase()} ${d.scimUserIds.join(' ')}`;
+    const before = new Set(JSON.parse(state.getKv(KV_COLLISIONS) ?? '[]') as string[]);
+    for (const d of now) {
+      if (before.has(key(d))) continue;
+      audit.record({ at: at.toISOString(), source: 'airflow', actor: 'reconciler', subject: d.username, action: 'username-collision', outcome: 'failure', detail: { scimUserIds: d.scimUserIds, note: d.note } });
+    }
+    state.setKv(KV_COLLISIONS, now.length ? JSON.stringify(now.map(key)) : null);
   }
 
   /** Keeps the held verdict in kv for /readyz and the CLI; audits a block when it starts or changes. */

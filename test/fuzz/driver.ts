@@ -86,9 +86,9 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzStats> {
   };
   const worker = async () => {
     while (stats.sent < opts.cases) {
-      stats.sent++;
+      const n = ++stats.sent;
       await one(gen.next(known));
-      if (opts.onProgress && stats.sent % 1000 === 0) opts.onProgress(stats.sent, stats);
+      if (opts.onProgress && n % 1000 === 0) opts.onProgress(n, stats);
     }
   };
   await Promise.all(Array.from({ length: opts.concurrency ?? 1 }, worker));
