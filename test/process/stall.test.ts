@@ -39,10 +39,13 @@ describe('/healthz during the largest accepted requests', () => {
       const post = async (p: string, body: unknown) => fetch(`${served.base}/scim/v2${p}`, { method: 'POST', headers, body: JSON.stringify(body) });
       const emails = (n: number, tag: string) => Array.from({ length: n }, (_, i) => ({ value: `${tag}${i}@example.com`, type: 'work' }));
       const user = (await (await post('/Users', { userName: 'big', emails: emails(1000, 'a') })).json()) as { id: string };
+      const fresh = (await (await post('/Users', { userName: 'fresh' })).json()) as { id: string };
       const group = (await (await post('/Groups', { displayName: 'big' })).json()) as { id: string };
+      const oneAtATime = Array.from({ length: 1000 }, (_, i) => ({ op: 'add', path: 'emails', value: [{ value: `b${i}@example.com` }] }));
       const requests: Array<() => Promise<Response>> = [
-        // 1,000 operations, each adding 1 value to a 1,000-value attribute (refused at the end: growth past the limit).
-        () => fetch(`${served.base}/scim/v2/Users/${user.id}`, { method: 'PATCH', headers, body: JSON.stringify({ schemas: [PATCH_OP], Operations: Array.from({ length: 1000 }, (_, i) => ({ op: 'add', path: 'emails', value: [{ value: `b${i}@example.com` }] })) }) }),
+        // 1,000 operations, each adding 1 value: accepted on an empty attribute, refused on a full one.
+        () => fetch(`${served.base}/scim/v2/Users/${fresh.id}`, { method: 'PATCH', headers, body: JSON.stringify({ schemas: [PATCH_OP], Operations: oneAtATime }) }),
+        () => fetch(`${served.base}/scim/v2/Users/${user.id}`, { method: 'PATCH', headers, body: JSON.stringify({ schemas: [PATCH_OP], Operations: oneAtATime }) }),
         // The same values re-added: accepted, nothing changes.
         () => fetch(`${served.base}/scim/v2/Users/${user.id}`, { method: 'PATCH', headers, body: JSON.stringify({ schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'emails', value: emails(1000, 'a') }] }) }),
         () => fetch(`${served.base}/scim/v2/Users/${user.id}`, { method: 'PUT', headers, body: JSON.stringify({ userName: 'big', emails: emails(1000, 'c'), phoneNumbers: emails(1000, 'p').map((e) => ({ value: e.value })) }) }),
@@ -51,8 +54,15 @@ describe('/healthz during the largest accepted requests', () => {
       ];
       const statuses: number[] = [];
       const worstEach: number[] = [];
+      const lagEach: number[] = [];
+      // prom-client resets its event-loop delay histogram on every scrape: the max after a request is its stall.
+      const maxLag = async () => {
+        const text = await (await fetch(`http://127.0.0.1:${served.metricsPort}/metrics`)).text();
+        return Number(/^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text)?.[1] ?? NaN) * 1000;
+      };
       for (const send of requests) {
         let worst = 0;
+        await maxLag();
         let done = false;
         const probe = (async () => {
           while (!done) {
@@ -70,10 +80,11 @@ describe('/healthz during the largest accepted requests', () => {
         done = true;
         await probe;
         worstEach.push(Math.round(worst));
+        lagEach.push(Math.round(await maxLag()));
       }
       const worst = Math.max(...worstEach);
-      console.log(`largest accepted requests: statuses ${statuses.join(',')}; slowest /healthz per request ${worstEach.join(', ')} ms`);
-      expect(statuses).toEqual([400, 200, 200, 204, 200]);
+      console.log(`largest accepted requests: statuses ${statuses.join(',')}; slowest /healthz per request ${worstEach.join(', ')} ms; longest event-loop delay ${lagEach.join(', ')} ms`);
+      expect(statuses).toEqual([200, 400, 200, 200, 204, 200]);
       expect(worst).toBeLessThan(100);
     } finally {
       served.child.kill('SIGTERM');
