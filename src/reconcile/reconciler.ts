@@ -128,6 +128,11 @@ export class Reconciler {
         // Ownership of accounts deleted outside us is stale: a later local account of that name is not ours.
         const present = new Set(users.map((u) => u.username.toLowerCase()));
         for (const key of owned.keys()) if (!present.has(key)) state.disown(key);
+        // Bindings recorded before externalId was kept learn it from their own identity (the same SCIM id).
+        for (const d of desired.users) {
+          const o = owned.get(d.username.toLowerCase());
+          if (o && o.scimUserId === d.scimUserId && o.externalId === undefined && d.externalId !== undefined) state.own(o.username, o.how, o.scimUserId, clock.now(), d.externalId);
+        }
         outcomes = await applyActions(verdict.allowed, { airflow, state, audit: this.deps.audit, clock, concurrency: config.airflow.concurrency, newPassword: this.deps.newPassword }, opts.onProgress);
         const failed = outcomes.filter((o) => !o.ok);
         this.cache = failed.length === 0 && this.cache ? { ...this.cache, observed: advanceObserved({ users, roles }, outcomes) } : null;

@@ -24,6 +24,8 @@ export interface FuzzStats {
   noAnswer: number;
   /** The first few offending requests, to replay. */
   samples: string[];
+  /** The slowest requests (answer time as the client saw it, queueing included), slowest first. */
+  slowest: Array<{ ms: number; request: string }>;
 }
 
 const describe = (r: FuzzRequest, why: string) => `${why}: ${r.method} ${r.path.slice(0, 200)} auth=${r.auth} body=${(r.body ?? '').slice(0, 300)}`;
@@ -63,12 +65,13 @@ function check(r: FuzzRequest, status: number, type: string, text: string, stats
 export async function runFuzz(opts: FuzzOptions): Promise<FuzzStats> {
   const gen = new Generator(opts.seed);
   const known: Known = { users: [], groups: [] };
-  const stats: FuzzStats = { sent: 0, byStatus: {}, serverErrors: 0, nonScimErrors: 0, noAnswer: 0, samples: [] };
+  const stats: FuzzStats = { sent: 0, byStatus: {}, serverErrors: 0, nonScimErrors: 0, noAnswer: 0, samples: [], slowest: [] };
   const one = async (r: FuzzRequest): Promise<void> => {
     const headers: Record<string, string> = { ...r.headers };
     if (r.auth === 'valid') headers.Authorization = `Bearer ${opts.token}`;
     else if (r.auth === 'invalid') headers.Authorization = 'Bearer not-a-valid-token-0000';
     let res: Response;
+    const t0 = performance.now();
     try {
       res = await fetch(opts.base + r.path, { method: r.method, headers, body: r.body, signal: AbortSignal.timeout(30_000) });
     } catch (e) {
@@ -77,6 +80,11 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzStats> {
       return;
     }
     const text = await res.text();
+    const ms = performance.now() - t0;
+    if (stats.slowest.length < 5 || ms > stats.slowest[stats.slowest.length - 1].ms) {
+      stats.slowest.push({ ms: Math.round(ms), request: describe(r, String(res.status)).slice(0, 240) });
+      stats.slowest.sort((a, b) => b.ms - a.ms).splice(5);
+    }
     const body = check(r, res.status, res.headers.get('content-type') ?? '', text, stats) as { id?: unknown } | undefined;
     if (res.status === 201 && typeof body?.id === 'string') {
       const list = r.path.startsWith('/Users') ? known.users : known.groups;

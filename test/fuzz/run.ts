@@ -114,6 +114,7 @@ async function main(): Promise<void> {
   console.log(`  server RSS: ${startRss.toFixed(0)} MiB at start, ${mem.now.toFixed(0)} MiB at end, peak ${mem.peak.toFixed(0)} MiB`);
   console.log(`  slowest /healthz during the run: ${slowestHealthz.toFixed(0)} ms; longest event-loop delay: ${longestStall.toFixed(0)} ms`);
   console.log(`attack: ${attackSent} bad-token requests at 10/s from the IdP's address; IdP requests failed: ${idpFailed} of ${idpSent}`);
+  for (const s of stats.slowest) console.log(`  slow: ${s.ms} ms ${s.request}`);
   for (const s of stats.samples) console.log(`  sample: ${s}`);
   const failed = stats.serverErrors + stats.nonScimErrors + stats.noAnswer + idpFailed;
   console.log(failed ? 'FAIL' : 'PASS');

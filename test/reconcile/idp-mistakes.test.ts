@@ -129,6 +129,17 @@ describe('an Airflow account stays bound to one SCIM identity', () => {
     expect(t.airflow.peekUser('alice')?.roles).toEqual(['User']);
   });
 
+  test('a binding recorded before externalId was kept learns it from its own identity on the next run', async () => {
+    const t = setup(cfg);
+    const a = t.user('carol@a.example', { externalId: 'okta-c' });
+    t.store.createGroup({ displayName: 'airflow-users' }, [a], ctx);
+    await t.reconciler.runOnce({ trigger: 'startup' });
+    t.state.disown('carol');
+    t.state.own('carol', 'created', a, t.clock.now()); // as written by the previous version
+    await t.reconciler.runOnce({ trigger: 'schedule' });
+    expect(t.state.owned().find((o) => o.username === 'carol')).toMatchObject({ scimUserId: a, externalId: 'okta-c', how: 'created' });
+  });
+
   test('two SCIM users rendering one username: neither is provisioned; plan and explain name both', async () => {
     const t = setup(cfg);
     const a = t.user('bob@a.example');
