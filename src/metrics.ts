@@ -202,7 +202,7 @@ export class Metrics {
 }
 
 /** The drift kinds the planner reports (src/reconcile/types.ts Drift['kind']). */
-export const DRIFT_KINDS = ['extra-permissions', 'email-clash', 'unknown-role', 'unavailable-role', 'protected', 'unowned'] as const;
+export const DRIFT_KINDS = ['extra-permissions', 'email-clash', 'unknown-role', 'unavailable-role', 'protected', 'unowned', 'username-collision'] as const;
 
 /**
  * Serves GET (and HEAD) /metrics on its own port; everything else is 404, other methods on /metrics 405.

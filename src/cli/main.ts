@@ -169,8 +169,34 @@ export function buildProgram(): Command {
       else {
         const rows = Object.entries(s.checks).map(([k, v]) => [k, v.ok ? 'ok' : 'PROBLEM', v.detail ?? '']);
         process.stdout.write(`${s.ready ? 'ready' : 'NOT READY'}; ${s.pendingChanges} SCIM change(s) not yet reconciled\n${table(['CHECK', 'STATE', 'DETAIL'], rows)}\n`);
+        for (const x of s.collisions ?? []) process.stdout.write(`USERNAME COLLISION ${x.username}: ${x.note}\n`);
       }
       process.exitCode = s.ready && Object.values(s.checks).every((x) => x.ok) ? 0 : 1;
+    });
+
+  program
+    .command('release <username>')
+    .description('release an Airflow account from the SCIM identity it is bound to, so the next run may give it to the SCIM user that now renders this username (status: USERNAME COLLISION)')
+    .addOption(configOption())
+    .action((username: string, opts) => {
+      const c = container(opts);
+      const rec = c.state.owned().find((o) => o.username.toLowerCase() === username.toLowerCase());
+      if (!rec) {
+        c.close();
+        fail(`"${username}" is not an Airflow account this service manages; nothing to release`);
+      }
+      c.state.disown(rec.username);
+      c.audit.record({
+        at: c.clock.now().toISOString(),
+        source: 'admin',
+        actor: 'cli',
+        subject: rec.username,
+        action: 'release-binding',
+        outcome: 'success',
+        detail: { scimUserId: rec.scimUserId, externalId: rec.externalId ?? null },
+      });
+      c.close();
+      process.stdout.write(`Released ${rec.username} (was bound to SCIM user ${rec.scimUserId ?? 'none'}); the next reconcile run may give it to the SCIM user that renders this username.\n`);
     });
 
   program

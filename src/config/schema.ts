@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseDuration } from '../core/duration';
 
@@ -12,6 +13,32 @@ const duration = z
       return z.NEVER;
     }
   });
+
+/** "10.0.0.7", "10.0.0.0/8", "fd00::/8": an IP address, optionally with a prefix length. */
+function isAddressOrCidr(s: string): boolean {
+  const [addr, prefix, ...rest] = s.split('/');
+  const family = isIP(addr);
+  if (!family || rest.length) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+}
+
+/**
+ * Which proxies may set X-Forwarded-For (the client address keys the auth-failure limiter and the logs): a hop
+ * count, or the trusted proxies' addresses. `true` would believe any client's X-Forwarded-For, so it is refused.
+ */
+const trustProxy = z
+  .union([z.boolean(), z.number(), z.array(z.unknown()), z.string()])
+  .optional()
+  .transform((v, ctx): number | string[] => {
+  if (v === undefined || v === false) return 0;
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return v;
+  if (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' && isAddressOrCidr(x))) return v as string[];
+  ctx.addIssue({
+    code: 'custom',
+    message: 'must be a hop count (0, 1, ...) or a list of trusted proxy addresses or CIDRs such as [10.0.0.0/8]; true is refused: it believes any client-sent X-Forwarded-For',
+  });
+  return z.NEVER;
+});
 
 const permission = z.tuple([z.string().min(1), z.string().min(1)]);
 
@@ -37,7 +64,7 @@ export const configSchema = z
         /** Public base URL used in meta.location, e.g. https://airflow-scim.example.com. Default: from the request. */
         publicUrl: z.string().url().nullable().default(null),
         bodyLimit: z.string().default('1mb'),
-        trustProxy: z.union([z.boolean(), z.number(), z.string()]).default(false),
+        trustProxy,
         shutdownTimeout: duration.default(25_000),
       })
       .strict()
@@ -64,7 +91,15 @@ export const configSchema = z
     airflow: z
       .object({
         /** Base URL of the Airflow webserver / API server, e.g. http://airflow-webserver:8080. */
-        url: z.string().url().nullable().default(null),
+        url: z
+          .string()
+          .url()
+          .refine((u) => !/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(u), {
+            // The URL is shown by /readyz, `status` and the start-up log: a password in it would leak.
+            message: 'must not carry credentials (AIRFLOW_URL / airflow.url): set AIRFLOW_USERNAME and AIRFLOW_PASSWORD_FILE instead',
+          })
+          .nullable()
+          .default(null),
         apiVersion: z.enum(['2', '3', 'auto']).default('auto'),
         /** The API service account (AIRFLOW_USERNAME / AIRFLOW_PASSWORD or AIRFLOW_PASSWORD_FILE). */
         apiUser: z.string().min(1).nullable().default(null),

@@ -79,13 +79,13 @@ async function execute(action: Action, deps: ApplyDeps): Promise<Record<string, 
       await airflow.setRolePermissions(action.role, action.permissions);
       return { added: action.add, removed: action.remove, after: { permissions: action.permissions } };
     case 'create-user': {
-      const { username, email, firstName, lastName, roles, scimUserId } = action.user;
+      const { username, email, firstName, lastName, roles, scimUserId, externalId } = action.user;
       await airflow.createUser({ username, email, firstName, lastName, roles, password: password() });
-      state.own(username, 'created', scimUserId, now());
+      state.own(username, 'created', scimUserId, now(), externalId);
       return { before: null, after: { email, firstName, lastName, roles }, scimUserId };
     }
     case 'adopt-user':
-      state.own(action.username, 'adopted', action.scimUserId, now());
+      state.own(action.username, 'adopted', action.scimUserId, now(), action.externalId);
       return { scimUserId: action.scimUserId, reason: action.reason };
     case 'update-user': {
       const change: AirflowUserChange = {};
@@ -98,6 +98,7 @@ async function execute(action: Action, deps: ApplyDeps): Promise<Record<string, 
       }
       await airflow.updateUser(action.username, change);
       if (action.adminRemoval) state.recordDeprovision(action.username, 'admin-removal', now());
+      else if (action.roleRemoval) state.recordDeprovision(action.username, 'role-removal', now());
       return { before, after };
     }
     case 'deprovision-user': {

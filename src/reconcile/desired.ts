@@ -121,6 +121,8 @@ export function desiredState(snapshot: IdentitySnapshot, cfg: DesiredConfig): De
       ...personName(user),
       roles: [...new Set(sources.flatMap((s) => s.roles))].sort(cmp),
       scimUserId: user.id,
+      scimUserName: user.data.userName,
+      ...(user.data.externalId !== undefined ? { externalId: user.data.externalId } : {}),
       sources,
     });
   }
@@ -132,14 +134,17 @@ export function desiredState(snapshot: IdentitySnapshot, cfg: DesiredConfig): De
     byKey.set(key, [...(byKey.get(key) ?? []), c]);
   }
   const users: DesiredUser[] = [];
+  const collisions: NonNullable<DesiredState['collisions']> = [];
   for (const group of byKey.values()) {
     if (group.length === 1) {
       users.push(group[0]);
       continue;
     }
-    const ids = group.map((u) => u.scimUserId).sort(cmp);
+    const claimants = [...group].sort((a, b) => cmp(a.scimUserId, b.scimUserId));
+    const named = claimants.map((u) => `${u.scimUserName} (id ${u.scimUserId})`).join(', ');
+    collisions.push({ username: group[0].username, scimUserIds: claimants.map((u) => u.scimUserId), userNames: claimants.map((u) => u.scimUserName ?? u.scimUserId) });
     for (const u of group) {
-      exclude(u.username, u.scimUserId, 'collision', `Airflow username "${u.username}" is rendered by ${group.length} SCIM users (${ids.join(', ')}); none is provisioned`);
+      exclude(u.username, u.scimUserId, 'collision', `Airflow username "${u.username}" is rendered by ${group.length} SCIM users: ${named}; none is provisioned`);
     }
   }
 
@@ -149,7 +154,9 @@ export function desiredState(snapshot: IdentitySnapshot, cfg: DesiredConfig): De
 
   users.sort((a, b) => cmp(a.username.toLowerCase(), b.username.toLowerCase()));
   excluded.sort((a, b) => cmp(a.username.toLowerCase(), b.username.toLowerCase()) || cmp(a.scimUserId, b.scimUserId));
-  return { users, roles, excluded };
+  collisions.sort((a, b) => cmp(a.username.toLowerCase(), b.username.toLowerCase()));
+  const userNames = new Map(snapshot.users.map((u) => [u.id, u.data.userName]));
+  return { users, roles, excluded, collisions, userNames };
 }
 
 /**

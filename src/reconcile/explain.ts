@@ -23,6 +23,8 @@ export interface Explanation {
   /** The account the IdP wants, or null with excludedReason. */
   desired: null | { username: string; email: string; firstName: string; lastName: string; roles: string[] };
   excludedReason?: string;
+  /** The Airflow account is bound to another SCIM identity: this user is not given it (plan drift username-collision). */
+  collision?: string;
   ownership: OwnershipRecord | null;
   lastChange: AuditEntry | null;
 }
@@ -68,6 +70,13 @@ export function explainUser(query: string, deps: ExplainDeps): Explanation {
   const excluded = desired.excluded.find((e) => e.scimUserId === user.id);
   const airflowUsername = want?.username ?? (excluded?.kind === 'no-username' ? null : (excluded?.username ?? null));
   const d = user.data;
+  const bound = want ? ownershipOf(want.username) : null;
+  const other = bound && bound.scimUserId !== null && bound.scimUserId !== user.id && !(bound.externalId !== undefined && bound.externalId === d.externalId);
+  const boundName = other ? snapshot.users.find((u) => u.id === bound.scimUserId)?.data.userName : undefined;
+  const collision = other
+    ? `Airflow account ${bound.username} is bound to SCIM user ${boundName ? `${boundName} (id ${bound.scimUserId})` : `id ${bound.scimUserId} (no longer in the IdP)`}; ` +
+      `not given to this user until an admin runs "airflow-scim release ${bound.username}"`
+    : undefined;
   return {
     query,
     scimUser: {
@@ -82,6 +91,7 @@ export function explainUser(query: string, deps: ExplainDeps): Explanation {
     airflowUsername,
     desired: want ? { username: want.username, email: want.email, firstName: want.firstName, lastName: want.lastName, roles: want.roles } : null,
     ...(excluded ? { excludedReason: excluded.reason } : {}),
+    ...(collision ? { collision } : {}),
     ownership: ownershipOf(airflowUsername),
     lastChange: lastChangeOf(airflowUsername),
   };
@@ -100,6 +110,7 @@ export function formatExplanation(e: Explanation): string {
     if (e.desired) {
       lines.push(`Airflow: ${e.desired.username} <${e.desired.email}> ${e.desired.firstName} ${e.desired.lastName}`);
       lines.push(`Desired roles: ${e.desired.roles.join(', ')}`);
+      if (e.collision) lines.push(`USERNAME COLLISION: ${e.collision}`);
     } else {
       lines.push(`Airflow: ${e.airflowUsername ?? '(no username)'}: no account wanted: ${e.excludedReason ?? 'unknown'}`);
     }

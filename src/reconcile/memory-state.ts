@@ -12,10 +12,11 @@ export class MemoryReconcileState implements ReconcileState {
     return [...this.ownership.values()].map((r) => ({ ...r })).sort((a, b) => (a.username.toLowerCase() < b.username.toLowerCase() ? -1 : 1));
   }
 
-  own(username: string, how: 'created' | 'adopted', scimUserId: string | null, at: Date): void {
+  own(username: string, how: 'created' | 'adopted', scimUserId: string | null, at: Date, externalId?: string): void {
     const key = username.toLowerCase();
     const current = this.ownership.get(key);
-    this.ownership.set(key, current ? { ...current, scimUserId } : { username, how, scimUserId, since: at.toISOString() });
+    const ext = externalId !== undefined ? { externalId } : {};
+    this.ownership.set(key, current ? { ...current, scimUserId, ...ext } : { username, how, scimUserId, ...ext, since: at.toISOString() });
   }
 
   disown(username: string): void {
@@ -29,6 +30,11 @@ export class MemoryReconcileState implements ReconcileState {
   countDeprovisionsSince(at: Date): number {
     const from = at.toISOString();
     return this.events.filter((e) => e.at >= from).length;
+  }
+
+  deprovisionedSince(at: Date): string[] {
+    const from = at.toISOString();
+    return [...new Set(this.events.filter((e) => e.at >= from).map((e) => e.username.toLowerCase()))].sort();
   }
 
   saveRun(report: RunReport): number {

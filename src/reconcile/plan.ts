@@ -85,13 +85,36 @@ export function plan(desired: DesiredState, observed: Observed, ctx: PlanContext
   let unchanged = 0;
 
   const desiredKeys = new Set<string>();
+  const mappedRoles = new Map<UpdateAction, Set<string>>();
+  const nameOf = (id: string | null): string => {
+    const n = id === null ? undefined : desired.userNames?.get(id);
+    return n ? `${n} (id ${id})` : `id ${id} (no longer in the IdP)`;
+  };
+  for (const c of desired.collisions ?? []) {
+    const named = c.scimUserIds.map((id, i) => `${c.userNames[i]} (id ${id})`).join(' and ');
+    drift.push({ kind: 'username-collision', username: c.username, scimUserIds: c.scimUserIds, note: `rendered by ${named}; none is provisioned until the IdP tells them apart` });
+  }
   for (const d of [...desired.users].sort(byUsername)) {
     const key = lower(d.username);
-    desiredKeys.add(key);
     if (untouchable.has(key)) {
+      desiredKeys.add(key);
       drift.push({ kind: 'protected', username: d.username, note: 'protected user or API service account: never changed by the reconciler' });
       continue;
     }
+    const bound = ctx.owned.get(key);
+    if (bound && bound.scimUserId !== null && airflowUsers.has(key) && !sameIdentity(bound, d)) {
+      // Never re-bound to another identity (issue 11): the account is left to its own identity's fate.
+      drift.push({
+        kind: 'username-collision',
+        username: d.username,
+        scimUserIds: [bound.scimUserId, d.scimUserId],
+        note:
+          `bound to SCIM user ${nameOf(bound.scimUserId)}; ${nameOf(d.scimUserId)} also renders this username and is not given it ` +
+          `until an admin runs "airflow-scim release ${d.username}"`,
+      });
+      continue;
+    }
+    desiredKeys.add(key);
     const roles = d.roles.filter((r) => knownRoles.has(r));
     for (const r of d.roles.filter((r) => !knownRoles.has(r))) unknownRoles.set(r, [...(unknownRoles.get(r) ?? []), d.username]);
     const current = airflowUsers.get(key);
@@ -115,13 +138,16 @@ export function plan(desired: DesiredState, observed: Observed, ctx: PlanContext
         kind: 'adopt-user',
         username: current.username,
         scimUserId: d.scimUserId,
+        ...(d.externalId !== undefined ? { externalId: d.externalId } : {}),
         reason: owner ? `now managed for SCIM user ${d.scimUserId} (was ${owner.scimUserId ?? 'none'})` : 'an Airflow user with this username already exists; the IdP manages it from now on',
       });
     }
     const changes = diff(current, { ...d, roles }, clashes);
     if (Object.keys(changes).length > 0) {
       const adminRemoval = current.roles.includes(ADMIN_ROLE) && !roles.includes(ADMIN_ROLE);
-      updates.push({ kind: 'update-user', username: current.username, changes, reason: `differs from the IdP (${Object.keys(changes).join(', ')})`, ...(adminRemoval ? { adminRemoval } : {}) });
+      const update: UpdateAction = { kind: 'update-user', username: current.username, changes, reason: `differs from the IdP (${Object.keys(changes).join(', ')})`, ...(adminRemoval ? { adminRemoval } : {}) };
+      mappedRoles.set(update, new Set(d.sources.filter((s) => s.group !== null).flatMap((s) => s.roles)));
+      updates.push(update);
     } else if (owner && owner.scimUserId === d.scimUserId) {
       unchanged++;
     }
@@ -153,6 +179,7 @@ export function plan(desired: DesiredState, observed: Observed, ctx: PlanContext
   }
 
   spareLastAdmin(observed.users, creates, updates, deprovisions, drift);
+  for (const u of updates) if (isRoleRemoval(u, mappedRoles.get(u) ?? new Set())) u.roleRemoval = true;
 
   for (const [role, usernames] of [...unknownRoles].sort((a, b) => cmp(a[0], b[0]))) {
     drift.push({ kind: 'unknown-role', role, usernames, note: 'mapped role does not exist in Airflow and is not in roles.custom; users get their other roles' });
@@ -160,6 +187,25 @@ export function plan(desired: DesiredState, observed: Observed, ctx: PlanContext
   const managedUsers = ctx.managedUsers ?? observed.users.filter((u) => ctx.owned.has(lower(u.username))).length;
   const actions = [...roleActions, ...creates, ...adopts, ...updates.filter((a) => Object.keys(a.changes).length > 0), ...deprovisions];
   return { actions, drift, unchanged, managedUsers };
+}
+
+/** The same SCIM identity: the bound SCIM id, or the same externalId (the person re-created in the IdP). */
+function sameIdentity(bound: OwnershipRecord, d: DesiredUser): boolean {
+  return bound.scimUserId === d.scimUserId || (bound.externalId !== undefined && bound.externalId === d.externalId);
+}
+
+/**
+ * A downgrade the safety window counts: the update removes a role and grants no role through a group mapping
+ * (falling back to roles.default, or losing one of several groups). Moving between mapped groups does not count.
+ */
+function isRoleRemoval(u: UpdateAction, mapped: Set<string>): boolean {
+  const roles = u.changes.roles;
+  if (!roles) return false;
+  const before = new Set(roles.before as string[]);
+  const after = roles.after as string[];
+  const removes = [...before].some((r) => !after.includes(r));
+  const grantsMapped = after.some((r) => !before.has(r) && mapped.has(r));
+  return removes && !grantsMapped;
 }
 
 function diff(current: AirflowUser, want: DesiredUser, emailClash: boolean): Changes {

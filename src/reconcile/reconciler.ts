@@ -25,7 +25,7 @@ export interface ReconcileMetrics {
   onPending?(count: number): void;
 }
 
-export const DRIFT_KINDS: ReadonlyArray<Drift['kind']> = ['extra-permissions', 'email-clash', 'unknown-role', 'unavailable-role', 'protected', 'unowned'];
+export const DRIFT_KINDS: ReadonlyArray<Drift['kind']> = ['extra-permissions', 'email-clash', 'unknown-role', 'unavailable-role', 'protected', 'unowned', 'username-collision'];
 
 export type ReconcilerConfig = Pick<Config, 'airflow' | 'roles' | 'deprovision' | 'safety'>;
 
@@ -51,6 +51,8 @@ export interface RunOptions {
 /** kv keys (ReconcileState). */
 export const KV_BLOCKED = 'blocked';
 export const KV_LAST_SUCCESS = 'lastSuccess';
+/** The username collisions of the last run, so each is audited when it starts, not on every run. */
+export const KV_COLLISIONS = 'collisions';
 
 const EMPTY_PLAN: Plan = { actions: [], drift: [], unchanged: 0, managedUsers: 0 };
 const EMPTY_VERDICT: SafetyVerdict = { allowed: [], held: [], blocked: null };
@@ -174,9 +176,11 @@ export class Reconciler {
         const rest = planFor(planDesired, advanceObserved(observed, roleOutcomes));
         planned = { ...rest, actions: [...roleActions, ...rest.actions.filter((a) => !isRoleAction(a))] };
       }
+      const windowUsers = new Set(state.deprovisionedSince(new Date(started.getTime() - config.safety.window)));
       verdict = checkSafety(planned, {
         now: started,
-        windowCount: state.countDeprovisionsSince(new Date(started.getTime() - config.safety.window)),
+        windowCount: windowUsers.size,
+        windowUsers,
         limits: config.safety,
         allowMassDeprovision: opts.allowMassDeprovision === true,
       });
@@ -188,6 +192,11 @@ export class Reconciler {
           const present = new Set(observed.users.map((u) => u.username.toLowerCase()));
           for (const key of owned.keys()) if (!present.has(key)) state.disown(key);
         }
+        // Bindings recorded before externalId was kept learn it from their own identity (the same SCIM id).
+        for (const d of desired.users) {
+          const o = owned.get(d.username.toLowerCase());
+          if (o && o.scimUserId === d.scimUserId && o.externalId === undefined && d.externalId !== undefined) state.own(o.username, o.how, o.scimUserId, clock.now(), d.externalId);
+        }
         const rest = verdict.allowed.filter((a) => !isRoleAction(a));
         outcomes = [...roleOutcomes, ...(await applyActions(rest, applyDeps, opts.onProgress))];
         const failed = outcomes.filter((o) => !o.ok && !refusedRole(o));
@@ -197,6 +206,7 @@ export class Reconciler {
         result = failed.length > 0 ? 'partial' : verdict.held.length > 0 ? 'blocked' : outcomes.length > 0 ? 'applied' : 'nothing-to-do';
         if (failed.length > 0) transient = failed.some((o) => o.transient === true);
         this.recordVerdict(verdict, started);
+        if (full) this.recordCollisions(planned, started); // a targeted plan sees only the collisions it touched
         if (failed.length === 0) this.recordSuccess(seq, result === 'blocked');
       }
     } catch (e) {
@@ -238,6 +248,19 @@ export class Reconciler {
       if (oldest && oldest.seq <= seq) metrics?.onLag?.(Math.max(0, (now.getTime() - Date.parse(oldest.at)) / 1000));
     }
     state.setKv(KV_LAST_SUCCESS, JSON.stringify({ at: now.toISOString(), seq: Math.max(seq, prevSeq) }));
+  }
+
+  /** Audits each username collision once, when it appears (plan drift and metric report it on every run). */
+  private recordCollisions(p: Plan, at: Date): void {
+    const { state, audit } = this.deps;
+    const now = p.drift.flatMap((d) => (d.kind === 'username-collision' ? [d] : []));
+    const key = (d: { username: string; scimUserIds: string[] }) => `${d.username.toLowerCase()} ${d.scimUserIds.join(' ')}`;
+    const before = new Set(JSON.parse(state.getKv(KV_COLLISIONS) ?? '[]') as string[]);
+    for (const d of now) {
+      if (before.has(key(d))) continue;
+      audit.record({ at: at.toISOString(), source: 'airflow', actor: 'reconciler', subject: d.username, action: 'username-collision', outcome: 'failure', detail: { scimUserIds: d.scimUserIds, note: d.note } });
+    }
+    state.setKv(KV_COLLISIONS, now.length ? JSON.stringify(now.map(key)) : null);
   }
 
   /** Keeps the held verdict in kv for /readyz and the CLI; audits a block when it starts or changes. */

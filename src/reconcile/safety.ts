@@ -3,16 +3,24 @@ import type { Action, Plan, SafetyVerdict } from './types';
 
 export interface SafetyContext {
   now: Date;
-  /** Deprovisions and admin removals already applied within limits.window (ReconcileState.countDeprovisionsSince). */
+  /** Deprovisions, admin and role removals already applied within limits.window (ReconcileState.countDeprovisionsSince). */
   windowCount: number;
+  /**
+   * The users behind windowCount (ReconcileState.deprovisionedSince). When given, the limits count people: a user
+   * already counted in the window, or held twice, counts once.
+   */
+  windowUsers?: ReadonlySet<string>;
   limits: Pick<SafetyConfig, 'maxDeprovisions' | 'maxDeprovisionPercent' | 'window'>;
   /** The operator confirmed (CLI --allow-mass-deprovision): nothing is held. */
   allowMassDeprovision: boolean;
 }
 
-/** Deprovisions and updates that take Admin away: the destructive actions the limits count. */
+/**
+ * The destructive actions the limits count (README "Safety window"): deprovisions, updates that take Admin away,
+ * and role removals (an update that removes a role and grants none through a group mapping).
+ */
 export function isRisky(a: Action): boolean {
-  return a.kind === 'deprovision-user' || (a.kind === 'update-user' && a.adminRemoval === true);
+  return a.kind === 'deprovision-user' || (a.kind === 'update-user' && (a.adminRemoval === true || a.roleRemoval === true));
 }
 
 /**
@@ -27,7 +35,8 @@ export function checkSafety(plan: Plan, ctx: SafetyContext): SafetyVerdict {
   const percentLimit = plan.managedUsers > 0 ? Math.ceil((plan.managedUsers * maxDeprovisionPercent) / 100) : -1;
   if (risky.length === 0 || ctx.allowMassDeprovision) return { allowed: plan.actions, held: [], blocked: null };
 
-  const total = ctx.windowCount + risky.length;
+  const riskyUsers = risky.map((a) => ('username' in a ? a.username.toLowerCase() : ''));
+  const total = ctx.windowUsers ? new Set([...ctx.windowUsers, ...riskyUsers]).size : ctx.windowCount + risky.length;
   const reasons: string[] = [];
   if (total > maxDeprovisions) reasons.push(`more than safety.maxDeprovisions (${maxDeprovisions})`);
   if (percentLimit >= 0 && total > percentLimit) {
@@ -40,7 +49,7 @@ export function checkSafety(plan: Plan, ctx: SafetyContext): SafetyVerdict {
     allowed: rest,
     held: risky,
     blocked: {
-      reason: `${risky.length} deprovision(s)/admin removal(s) held: with ${windowText} that makes ${total}, ${reasons.join(' and ')}; run with --allow-mass-deprovision to apply`,
+      reason: `${risky.length} deprovision(s)/role removal(s) held: with ${windowText} that makes ${total}${ctx.windowUsers ? ' user(s)' : ''}, ${reasons.join(' and ')}; run with --allow-mass-deprovision to apply`,
       deprovisions: risky.length,
       windowCount: ctx.windowCount,
       limit: maxDeprovisions,

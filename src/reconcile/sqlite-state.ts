@@ -6,6 +6,7 @@ interface OwnedRow {
   username: string;
   how: 'created' | 'adopted';
   scim_user_id: string | null;
+  external_id: string | null;
   since: string;
 }
 
@@ -15,14 +16,16 @@ export class SqliteReconcileState implements ReconcileState {
 
   constructor(private readonly db: Db) {
     this.stmts = {
-      owned: db.prepare<[], OwnedRow>('SELECT username, how, scim_user_id, since FROM airflow_owned ORDER BY username COLLATE NOCASE'),
+      owned: db.prepare<[], OwnedRow>('SELECT username, how, scim_user_id, external_id, since FROM airflow_owned ORDER BY username COLLATE NOCASE'),
       own: db.prepare(
-        `INSERT INTO airflow_owned (username, how, scim_user_id, since) VALUES (?, ?, ?, ?)
-         ON CONFLICT (username) DO UPDATE SET scim_user_id = excluded.scim_user_id`,
+        `INSERT INTO airflow_owned (username, how, scim_user_id, external_id, since) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (username) DO UPDATE SET scim_user_id = excluded.scim_user_id,
+           external_id = COALESCE(excluded.external_id, airflow_owned.external_id)`,
       ),
       disown: db.prepare('DELETE FROM airflow_owned WHERE username = ?'),
       event: db.prepare('INSERT INTO deprovision_events (at, username, kind) VALUES (?, ?, ?)'),
       countSince: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM deprovision_events WHERE at >= ?'),
+      usersSince: db.prepare<[string], { u: string }>('SELECT DISTINCT lower(username) AS u FROM deprovision_events WHERE at >= ? ORDER BY u'),
       saveRun: db.prepare(
         'INSERT INTO reconcile_runs (started, finished, trigger, dry_run, result, seq, summary, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ),
@@ -35,11 +38,17 @@ export class SqliteReconcileState implements ReconcileState {
   }
 
   owned(): OwnershipRecord[] {
-    return this.stmts.owned.all().map((r) => ({ username: r.username, how: r.how, scimUserId: r.scim_user_id, since: r.since }));
+    return this.stmts.owned.all().map((r) => ({
+      username: r.username,
+      how: r.how,
+      scimUserId: r.scim_user_id,
+      ...(r.external_id !== null ? { externalId: r.external_id } : {}),
+      since: r.since,
+    }));
   }
 
-  own(username: string, how: 'created' | 'adopted', scimUserId: string | null, at: Date): void {
-    this.stmts.own.run(username, how, scimUserId, at.toISOString());
+  own(username: string, how: 'created' | 'adopted', scimUserId: string | null, at: Date, externalId?: string): void {
+    this.stmts.own.run(username, how, scimUserId, externalId ?? null, at.toISOString());
   }
 
   disown(username: string): void {
@@ -52,6 +61,10 @@ export class SqliteReconcileState implements ReconcileState {
 
   countDeprovisionsSince(at: Date): number {
     return this.stmts.countSince.get(at.toISOString())?.n ?? 0;
+  }
+
+  deprovisionedSince(at: Date): string[] {
+    return this.stmts.usersSince.all(at.toISOString()).map((r) => r.u);
   }
 
   /** The whole report is kept as JSON in `summary`; result, seq and error also get columns for SQL queries. */

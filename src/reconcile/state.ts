@@ -5,10 +5,12 @@ export interface OwnershipRecord {
   username: string;
   how: 'created' | 'adopted';
   scimUserId: string | null;
+  /** The SCIM externalId of the bound identity, when it had one: the same person re-created keeps the account. */
+  externalId?: string;
   since: string;
 }
 
-export type DeprovisionKind = 'deprovision' | 'admin-removal';
+export type DeprovisionKind = 'deprovision' | 'admin-removal' | 'role-removal';
 
 /**
  * The reconciler's own memory: ownership, the deprovision events the safety window counts, run history and a few
@@ -17,12 +19,17 @@ export type DeprovisionKind = 'deprovision' | 'admin-removal';
  */
 export interface ReconcileState {
   owned(): OwnershipRecord[];
-  /** Upsert; usernames are compared case-insensitively. A re-own keeps `how` and `since`, updates scimUserId. */
-  own(username: string, how: 'created' | 'adopted', scimUserId: string | null, at: Date): void;
+  /**
+   * Upsert; usernames are compared case-insensitively. A re-own keeps `how` and `since`, updates scimUserId, and
+   * externalId when one is given.
+   */
+  own(username: string, how: 'created' | 'adopted', scimUserId: string | null, at: Date, externalId?: string): void;
   disown(username: string): void;
   recordDeprovision(username: string, kind: DeprovisionKind, at: Date): void;
   /** Events at or after `at`. */
   countDeprovisionsSince(at: Date): number;
+  /** Usernames (lower-cased, each once) with an event at or after `at`: the people the safety window counts. */
+  deprovisionedSince(at: Date): string[];
   /** Returns the run id. */
   saveRun(report: RunReport): number;
   /** The latest run; dry runs only when asked. */

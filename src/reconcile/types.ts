@@ -15,6 +15,9 @@ export interface DesiredUser {
   lastName: string;
   roles: string[]; // sorted, unique
   scimUserId: string;
+  /** The SCIM identity's userName and externalId: ownership binds an account to them (plan.ts). */
+  scimUserName?: string;
+  externalId?: string;
   sources: RoleSource[];
 }
 
@@ -31,6 +34,10 @@ export interface DesiredState {
   roles: DesiredRole[];
   /** SCIM users that get no account, and why (inactive, in no mapped group, ...); keyed by Airflow username. */
   excluded: Array<{ username: string; scimUserId: string; reason: string; kind?: ExclusionKind }>;
+  /** Airflow usernames rendered by more than one SCIM user: none of them is provisioned. */
+  collisions?: Array<{ username: string; scimUserIds: string[]; userNames: string[] }>;
+  /** SCIM id → userName of every SCIM user, to name identities in notes. */
+  userNames?: Map<string, string>;
 }
 
 /** The plan is data (STYLE habit 5): printed by the CLI, compared by tests, applied by apply.ts. */
@@ -39,7 +46,7 @@ export type Action =
   /** Role PATCH with the whole wanted set; add/remove say what changes (remove only where PATCH replaces). */
   | { kind: 'set-role-permissions'; role: string; permissions: Permission[]; add: Permission[]; remove: Permission[]; reason: string }
   | { kind: 'create-user'; username: string; user: DesiredUser; reason: string }
-  | { kind: 'adopt-user'; username: string; scimUserId: string; reason: string }
+  | { kind: 'adopt-user'; username: string; scimUserId: string; externalId?: string; reason: string }
   | {
       kind: 'update-user';
       username: string;
@@ -47,6 +54,8 @@ export type Action =
       reason: string;
       /** The update takes Admin away: counted and held by the safety step like a deprovision. */
       adminRemoval?: boolean;
+      /** The update removes a role and grants none through a group mapping (a downgrade): counted like a deprovision. */
+      roleRemoval?: boolean;
     }
   | { kind: 'deprovision-user'; username: string; mode: 'strip-roles' | 'delete'; rolesBefore: string[]; adminRemoval: boolean; reason: string };
 
@@ -60,7 +69,9 @@ export type Drift =
   /** A custom role Airflow refused (a resource it does not have, e.g. a DAG not parsed yet); retried on the schedule. */
   | { kind: 'unavailable-role'; role: string; note: string }
   | { kind: 'protected'; username: string; note: string }
-  | { kind: 'unowned'; username: string; note: string };
+  | { kind: 'unowned'; username: string; note: string }
+  /** Several SCIM identities claim one Airflow account, or one claims an account bound to another: nobody gets it. */
+  | { kind: 'username-collision'; username: string; scimUserIds: string[]; note: string };
 
 export interface Plan {
   actions: Action[];

@@ -8,7 +8,7 @@ export type AuthFailureReason = 'missing' | 'invalid' | 'expired' | 'revoked' | 
 export interface AuthOptions {
   tokens: TokenService;
   clock: Clock;
-  /** Failed attempts allowed per client address within `window` ms before answering 429. */
+  /** Failed attempts allowed per client address within `window` ms; further failures get 429 (valid tokens never do). */
   authFailures: { limit: number; window: number };
   onAuthFailure?: (reason: AuthFailureReason) => void;
 }
@@ -32,10 +32,17 @@ export function presentedToken(header: string | undefined): string | undefined {
   return value || undefined; // the bare token; any other scheme simply fails verification
 }
 
-/** Sliding-window failure counter per client address. */
+/**
+ * Sliding-window failure counter per client address. Bounded: at most `maxTracked` addresses (least recently failed
+ * dropped first) and `limit` timestamps each, so a spray of addresses or failures cannot grow memory.
+ */
 export class FailureWindow {
   private readonly hits = new Map<string, number[]>();
-  constructor(private readonly limit: number, private readonly windowMs: number) {}
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs: number,
+    private readonly maxTracked = MAX_TRACKED,
+  ) {}
 
   /** Seconds until the address may try again, or 0 when it is not blocked. */
   retryAfter(key: string, now: number): number {
@@ -47,9 +54,20 @@ export class FailureWindow {
   fail(key: string, now: number): void {
     const list = this.prune(key, now);
     list.push(now);
+    if (list.length > this.limit) list.splice(0, list.length - this.limit);
     this.hits.delete(key); // re-insert: Map order becomes least-recently-failed first
     this.hits.set(key, list);
-    if (this.hits.size > MAX_TRACKED) this.hits.delete(this.hits.keys().next().value as string);
+    while (this.hits.size > this.maxTracked) this.hits.delete(this.hits.keys().next().value as string);
+  }
+
+  /** Addresses tracked (for tests and metrics). */
+  size(): number {
+    return this.hits.size;
+  }
+
+  /** Failures remembered for one address. */
+  tracked(key: string): number {
+    return this.hits.get(key)?.length ?? 0;
   }
 
   private prune(key: string, now: number): number[] {
@@ -61,26 +79,28 @@ export class FailureWindow {
 }
 
 /**
- * Bearer-token authentication (RFC 7644 §2, RFC 6750 §3). The client learns only "missing" or "invalid";
- * the precise reason goes to onAuthFailure. Sets res.locals.actor to the token name.
+ * Bearer-token authentication (RFC 7644 §2, RFC 6750 §3). The token is checked first: a valid token is never
+ * refused, so clients sharing an address (everyone behind an ingress) cannot lock the IdP out. The failure limiter
+ * only counts failures and answers 429 to further failures (RFC 6585 §4). The client learns only "missing" or
+ * "invalid"; the precise reason goes to onAuthFailure. Sets res.locals.actor to the token name.
  */
 export function createAuthMiddleware(opts: AuthOptions): RequestHandler {
   const failures = new FailureWindow(opts.authFailures.limit, opts.authFailures.window);
   return (req, res, next) => {
-    const now = opts.clock.now().getTime();
-    const key = req.ip ?? req.socket.remoteAddress ?? 'unknown';
-    const wait = failures.retryAfter(key, now);
-    if (wait > 0) {
-      opts.onAuthFailure?.('rate-limited');
-      return next(new ScimError(429, 'too many failed authentication attempts; retry later', undefined, { 'Retry-After': String(wait) }));
-    }
     const token = presentedToken(req.get('authorization'));
     const result = token === undefined ? ({ error: 'missing' } as const) : opts.tokens.verify(token);
     if ('name' in result) {
       res.locals.actor = result.name;
       return next();
     }
+    const now = opts.clock.now().getTime();
+    const key = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+    const wait = failures.retryAfter(key, now);
     failures.fail(key, now);
+    if (wait > 0) {
+      opts.onAuthFailure?.('rate-limited');
+      return next(new ScimError(429, 'too many failed authentication attempts; retry later', undefined, { 'Retry-After': String(wait) }));
+    }
     opts.onAuthFailure?.(result.error);
     if (result.error === 'missing') {
       return next(new ScimError(401, 'authentication required: send Authorization: Bearer <token>', undefined, { 'WWW-Authenticate': CHALLENGE }));

@@ -17,6 +17,9 @@ import {
   USER_ATTRIBUTES,
   extensionUrn,
 } from '../core/schema';
+import { copyJson, jsonEquals } from '../core/json';
+import { MAX_MEMBERS_PER_REQUEST } from '../core/limits';
+import { isSecretName } from '../core/secrets';
 import type { GroupData, UserData } from '../store/types';
 import { badRequest } from './errors';
 
@@ -42,33 +45,12 @@ export function getCI(obj: Json, name: string): unknown {
 
 const invalid = (label: string, what: string) => badRequest('invalidValue', `attribute "${label}" ${what}`);
 
-/** JSON deep copy without nulls, "__proto__" keys or empty containers; undefined when nothing is left. */
-export function copyJson(v: unknown): unknown {
-  if (v === null || v === undefined) return undefined;
-  if (Array.isArray(v)) {
-    const out = v.map(copyJson).filter((x) => x !== undefined);
-    return out.length ? out : undefined;
-  }
-  if (isObject(v)) {
-    const out: Json = {};
-    for (const [k, x] of Object.entries(v)) {
-      const c = k === '__proto__' ? undefined : copyJson(x);
-      if (c !== undefined) out[k] = c;
-    }
-    return Object.keys(out).length ? out : undefined;
-  }
-  return v;
-}
-
-/** Order-insensitive deep equality of JSON values. */
-export function jsonEquals(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a) || Array.isArray(b)) {
-    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => jsonEquals(x, b[i]));
-  }
-  if (!isObject(a) || !isObject(b)) return false;
-  const ka = Object.keys(a);
-  return ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && jsonEquals(a[k], b[k]));
+/**
+ * A value under a schema we do not declare in /Schemas, as kept: verbatim, except that attributes named like a
+ * secret (password, token, …) are dropped at any depth, so they are never stored, returned or logged.
+ */
+export function undeclaredValue(key: string, v: unknown): unknown {
+  return isSecretName(key) ? undefined : copyJson(v, isSecretName);
 }
 
 export const userDataEquals = (a: UserData, b: UserData): boolean => jsonEquals(a, b);
@@ -166,7 +148,7 @@ function collect(rt: ResourceType, body: Json): Raw {
     const r = resolveAttribute(rt, key);
     if (r) return placeResolved(rt, raw, r, v);
     if (isUrnKey(key) && !isKnownSchemaKey(key)) {
-      const c = copyJson(v);
+      const c = undeclaredValue(key, v);
       if (c !== undefined) raw.ext[key] = c;
     }
   };
@@ -221,6 +203,7 @@ export function normalizeUser(body: unknown): UserData {
 export function parseMemberIds(v: unknown, label = 'members'): string[] {
   if (v === null || v === undefined) return [];
   const ids: string[] = [];
+  const seen = new Set<string>(); // keyed: a large member list stays linear
   for (const el of Array.isArray(v) ? v : [v]) {
     if (el === null || el === undefined) continue;
     const m = typeof el === 'string' ? { value: el } : el;
@@ -231,10 +214,15 @@ export function parseMemberIds(v: unknown, label = 'members'): string[] {
     }
     const id = getCI(m, 'value');
     if (typeof id !== 'string' || id === '') throw invalid(`${label}.value`, 'is required on every member (the user id)');
-    if (!ids.includes(id)) ids.push(id);
+    if (seen.has(id)) continue;
+    seen.add(id);
+    ids.push(id);
   }
   return ids;
 }
+
+export const tooManyMembers = (n: number) =>
+  badRequest('invalidValue', `${n} member references in one request; at most ${MAX_MEMBERS_PER_REQUEST} are accepted, send the rest in another PATCH`);
 
 /** RFC 7643 §4.2 Group from a POST/PUT body: attributes plus member ids. */
 export function normalizeGroup(body: unknown): { data: GroupData; memberIds: string[] } {
@@ -245,5 +233,7 @@ export function normalizeGroup(body: unknown): { data: GroupData; memberIds: str
   const externalId = normalizeValue(EXTERNAL_ID, raw.core.externalId);
   if (externalId !== undefined) data.externalId = externalId as string;
   Object.assign(data, raw.ext);
-  return { data, memberIds: parseMemberIds(raw.core.members) };
+  const memberIds = parseMemberIds(raw.core.members);
+  if (memberIds.length > MAX_MEMBERS_PER_REQUEST) throw tooManyMembers(memberIds.length);
+  return { data, memberIds };
 }

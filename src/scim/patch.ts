@@ -6,21 +6,24 @@
  * Groups: attribute ops plus MemberOp[] for the store; the member list is never materialised.
  */
 import type { Filter } from 'scim2-parse-filter';
-import { CORE_GROUP, CORE_USER, extensionUrn, type ResourceType } from '../core/schema';
+import { CORE_GROUP, CORE_USER, extensionUrn, USER_ATTRIBUTES, type ResourceType } from '../core/schema';
 import type { GroupChange, GroupData, MemberOp, UserData } from '../store/types';
+import { cloneJson, jsonEquals, jsonKey } from '../core/json';
+import { isSecretName } from '../core/secrets';
+import { MAX_MEMBERS_PER_REQUEST, MAX_MULTI_VALUES } from '../core/limits';
 import { badRequest, ScimError } from './errors';
 import {
-  copyJson,
   getCI,
   isKnownSchemaKey,
   isObject,
   isUrnKey,
-  jsonEquals,
   type Json,
   normalizeGroup,
   normalizeUser,
   normalizeValue,
   parseMemberIds,
+  tooManyMembers,
+  undeclaredValue,
 } from './normalize';
 import { filterTemplate, matchesFilter, parsePatchPath, type PatchPath } from './patch-path';
 
@@ -37,6 +40,7 @@ export interface PatchOperation {
 }
 
 const OPS: PatchOpName[] = ['add', 'replace', 'remove'];
+const MULTI_VALUED = USER_ATTRIBUTES.filter((a) => a.multiValued).map((a) => a.name);
 
 /** Validates a PatchOp message (RFC 7644 §3.5.2). Member names and op values are case-insensitive (Entra). */
 export function parsePatchRequest(body: unknown): PatchOperation[] {
@@ -104,15 +108,28 @@ function userRemove(doc: Json, p: PatchPath, raw: unknown): void {
     // Entra sends remove with a value list meaning "only these" (scim-idp.md §A1.4); without one, all go.
     if (raw === undefined || raw === null) delete holder[attr.name];
     else {
+      // Keyed, so the cost is linear in list + values (a pairwise check stalled the event loop for 38 s).
       const gone = (normalizeValue(attr, raw, p.text) as Json[] | undefined) ?? [];
-      holder[attr.name] = list.filter((e) => !gone.some((g) => (g.value !== undefined ? jsonEquals(g.value, e.value) : jsonEquals(g, e))));
+      const byValue = new Set(gone.filter((g) => g.value !== undefined).map((g) => jsonKey(g.value)));
+      const whole = new Set(gone.filter((g) => g.value === undefined).map(jsonKey));
+      holder[attr.name] = list.filter((e) => !byValue.has(jsonKey(e.value)) && !whole.has(jsonKey(e)));
     }
     return;
   }
   const targets = filter ? list.filter((e) => matchesFilter(e, filter, attr)) : list;
+  keysOf.delete(list);
   if (sub) for (const t of targets) delete t[sub.name];
-  else holder[attr.name] = list.filter((e) => !targets.includes(e));
+  else {
+    const gone = new Set(targets);
+    holder[attr.name] = list.filter((e) => !gone.has(e));
+  }
 }
+
+/**
+ * Keys of the values of a multi-valued attribute, kept from one add to the next within a PATCH, so a request of
+ * many add operations stays linear. Dropped whenever values are edited in place.
+ */
+const keysOf = new WeakMap<Json[], Set<string>>();
 
 function userSet(doc: Json, op: 'add' | 'replace', p: PatchPath, raw: unknown, pathless: boolean): void {
   const { attr, sub, filter } = p;
@@ -146,10 +163,20 @@ function userSet(doc: Json, op: 'add' | 'replace', p: PatchPath, raw: unknown, p
     const items = value as Json[];
     if (op === 'replace') list = touched = items;
     else {
-      touched = items.filter((i) => !list.some((e) => jsonEquals(e, i)));
-      list = [...list, ...touched];
+      const have = keysOf.get(list) ?? new Set(list.map(jsonKey));
+      touched = items.filter((i) => {
+        const k = jsonKey(i);
+        if (have.has(k)) return false;
+        have.add(k);
+        return true;
+      });
+      // In place: doc is this PATCH's own copy. Copying the list per operation made 1,000 operations quadratic.
+      for (const t of touched) list.push(t);
+      keysOf.set(list, have);
+      if (touched.length && list.length > MAX_MULTI_VALUES) throw tooManyValues(name, list.length);
     }
   } else {
+    keysOf.delete(list); // elements are edited in place below
     touched = filter ? list.filter((e) => matchesFilter(e, filter, attr)) : list;
     if (!touched.length) {
       // Entra: add/replace on a filter matching nothing creates the element (scim-idp.md §A1.4).
@@ -168,7 +195,11 @@ function userSet(doc: Json, op: 'add' | 'replace', p: PatchPath, raw: unknown, p
     if (sub) for (const t of touched) t[sub.name] = value;
   }
   // RFC 7644 §3.5.2: setting primary true on one value sets it false on the others.
-  if (touched.some((t) => t.primary === true)) for (const e of list) if (!touched.includes(e) && e.primary === true) e.primary = false;
+  if (touched.some((t) => t.primary === true)) {
+    const mine = new Set(touched);
+    keysOf.delete(list);
+    for (const e of list) if (!mine.has(e) && e.primary === true) e.primary = false;
+  }
   holder[name] = list;
 }
 
@@ -184,7 +215,8 @@ function userPath(doc: Json, op: PatchOpName, p: PatchPath, raw: unknown, pathle
 
 /** An attribute of a schema we do not know, kept verbatim under its URN key. */
 function unknownExtension(doc: Json, op: 'add' | 'replace', key: string, v: unknown): void {
-  const c = copyJson(v);
+  if (isSecretName(key)) return;
+  const c = undeclaredValue(key, v);
   if (c === undefined) {
     if (op === 'replace') delete doc[key];
   } else if (op === 'add' && isObject(c) && isObject(doc[key])) doc[key] = { ...(doc[key] as Json), ...c };
@@ -219,7 +251,7 @@ function userPathlessKey(doc: Json, op: 'add' | 'replace', key: string, v: unkno
  */
 export function applyUserPatch(current: UserData, body: unknown, userId?: string): UserData {
   const ops = parsePatchRequest(body);
-  const doc = structuredClone(current) as Json;
+  const doc = cloneJson(current) as Json;
   for (const op of ops) {
     if (op.path === undefined) {
       if (op.op === 'remove') throw noTargetRemove();
@@ -229,7 +261,24 @@ export function applyUserPatch(current: UserData, body: unknown, userId?: string
       userPath(doc, op.op, parsePatchPath('User', op.path), op.value, false, userId);
     }
   }
-  return normalizeUser(doc);
+  const out = normalizeUser(doc);
+  checkGrowth(current, out);
+  return out;
+}
+
+const tooManyValues = (attr: string, n: number) =>
+  badRequest('invalidValue', `attribute "${attr}" would hold ${n} values; at most ${MAX_MULTI_VALUES} are accepted`);
+
+/**
+ * No operation may grow a multi-valued attribute past MAX_MULTI_VALUES (checked as values are added, and on the
+ * result); a list stored before the limit may stay as it is.
+ */
+function checkGrowth(before: UserData, after: UserData): void {
+  for (const attr of MULTI_VALUED) {
+    const n = (after as Json)[attr];
+    const was = (before as Json)[attr];
+    if (Array.isArray(n) && n.length > MAX_MULTI_VALUES && n.length > (Array.isArray(was) ? was.length : 0)) throw tooManyValues(attr, n.length);
+  }
 }
 
 /** members[value eq "a" or value eq "b"] → ["a", "b"]. */
@@ -291,7 +340,7 @@ function groupPathlessKey(doc: Json, ops: MemberOp[], op: 'add' | 'replace', key
  */
 export function planGroupPatch(current: GroupData, body: unknown, groupId?: string): GroupChange {
   const ops = parsePatchRequest(body);
-  const doc = structuredClone(current) as Json;
+  const doc = cloneJson(current) as Json;
   const memberOps: MemberOp[] = [];
   for (const op of ops) {
     if (op.path === undefined) {
@@ -302,6 +351,8 @@ export function planGroupPatch(current: GroupData, body: unknown, groupId?: stri
       groupPath(doc, memberOps, op.op, parsePatchPath('Group' as ResourceType, op.path), op.value, false, groupId);
     }
   }
+  const refs = memberOps.reduce((n, m) => n + (m.op === 'removeAll' ? 0 : m.ids.length), 0);
+  if (refs > MAX_MEMBERS_PER_REQUEST) throw tooManyMembers(refs);
   const change: GroupChange = {};
   const { data } = normalizeGroup(doc);
   if (!jsonEquals(data, current)) change.data = data;

@@ -1,5 +1,7 @@
 import type { Request, Response } from 'express';
 import type { Clock } from '../core/clock';
+import { longArray } from '../core/json';
+import { MAX_MULTI_VALUES } from '../core/limits';
 import type { Logger } from '../logger';
 import type { AuditLog } from '../store/audit-types';
 import type { IdentityStore, WriteContext, WriteOptions } from '../store/types';
@@ -41,6 +43,17 @@ export function bodyObject(req: Request): Record<string, unknown> {
   const body: unknown = req.body;
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('invalidSyntax', 'the request body must be a JSON object');
   return body as Record<string, unknown>;
+}
+
+/**
+ * A User body (POST, PUT, PATCH) whose arrays hold at most MAX_MULTI_VALUES values, so every write stays cheap
+ * (RFC 7644 §3.12 invalidValue). Group members are not limited by this.
+ */
+export function userBodyObject(req: Request): Record<string, unknown> {
+  const body = bodyObject(req);
+  const at = longArray(body, MAX_MULTI_VALUES);
+  if (at !== undefined) throw badRequest('invalidValue', `"${at}" holds more than ${MAX_MULTI_VALUES} values, the most a User accepts`);
+  return body;
 }
 
 /** PUT may repeat the resource's own id (Okta does); a different one is an attempt to change it. */

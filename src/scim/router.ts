@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import express, { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
+import { deeperThan } from '../core/json';
+import { MAX_JSON_DEPTH } from '../core/limits';
 import type { Logger } from '../logger';
 import { InvalidQueryError } from '../store/types';
 import { createAuthMiddleware } from './auth';
@@ -48,9 +50,26 @@ function jsonBody(limit: string): RequestHandler {
       const media = type.split(';')[0].trim().toLowerCase();
       if (!JSON_MEDIA.test(media)) return next(new ScimError(415, 'Content-Type must be application/scim+json or application/json'));
     }
-    parse(req, res, next);
+    parse(req, res, (err?: unknown) => {
+      if (err) return next(err);
+      // Refused before any handler sees it: deep values overflow copies and SQLite's JSON functions (1,000 levels).
+      if (deeperThan(req.body, MAX_JSON_DEPTH)) {
+        return next(new ScimError(400, `the request body nests deeper than ${MAX_JSON_DEPTH} levels`, 'invalidSyntax'));
+      }
+      next();
+    });
   };
 }
+
+/** RFC 3986 §2.1: a path with malformed percent-encoding names nothing; 400, not a 500 from the router. */
+const validPath: RequestHandler = (req, _res, next) => {
+  try {
+    decodeURIComponent(req.path);
+  } catch {
+    return next(new ScimError(400, 'the request path has malformed percent-encoding (RFC 3986 §2.1)', 'invalidSyntax'));
+  }
+  next();
+};
 
 /** body-parser errors → SCIM errors (RFC 7644 §3.12). */
 function bodyError(err: unknown, limit: string): ScimError | null {
@@ -174,6 +193,7 @@ export function createScimRouter(deps: ScimRouterDeps): Router {
       onAuthFailure: (reason) => deps.metrics?.authFailure(reason),
     }),
   );
+  router.use(validPath);
   router.use(jsonBody(limit));
   router.use('/Users', usersRoutes(deps));
   router.use('/Groups', groupsRoutes(deps));

@@ -1,6 +1,8 @@
 import type { Request } from 'express';
 import { CORE_GROUP, CORE_USER, ENTERPRISE_USER } from '../core/schema';
+import { isSecretName } from '../core/secrets';
 import type { GroupRecord, ResourceMeta, UserRecord } from '../store/types';
+import { isKnownSchemaKey, isUrnKey, undeclaredValue } from './normalize';
 
 export const LIST_RESPONSE = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
 
@@ -32,6 +34,19 @@ export function apiBase(req: Request, publicUrl: string | null): string {
   return `${req.protocol}://${host && SANE_HOST.test(host) ? host : 'localhost'}${mount}`;
 }
 
+/** Data as returned: values under undeclared schemas lose secret-named attributes stored before that rule. */
+function visible(data: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(data)) {
+    if (!isUrnKey(k) || isKnownSchemaKey(k)) out[k] = v;
+    else if (!isSecretName(k)) {
+      const c = undeclaredValue(k, v);
+      if (c !== undefined) out[k] = c;
+    }
+  }
+  return out;
+}
+
 function schemasOf(core: string, data: Record<string, unknown>): string[] {
   const out = [core];
   for (const key of Object.keys(data)) {
@@ -48,7 +63,7 @@ function meta(resourceType: 'User' | 'Group', m: ResourceMeta, location: string)
 
 /** UserRecord → SCIM User (RFC 7643 §4.1). password is never returned (returned "never"). */
 export function userToScim(rec: UserRecord, url: UrlBase, groups?: GroupRef[]): ScimResource {
-  const { password: _password, ...data } = rec.data;
+  const { password: _password, ...data } = visible(rec.data);
   const out: ScimResource = { schemas: schemasOf(CORE_USER, data), id: rec.id, ...data };
   if (groups) out.groups = groups.map((g) => ({ value: g.value, ...(g.display !== undefined ? { display: g.display } : {}), $ref: `${url.base}/Groups/${g.value}`, type: 'direct' }));
   out.meta = meta('User', rec.meta, `${url.base}/Users/${rec.id}`);
@@ -57,7 +72,8 @@ export function userToScim(rec: UserRecord, url: UrlBase, groups?: GroupRef[]): 
 
 /** GroupRecord → SCIM Group (RFC 7643 §4.2); members only when the record carries them. */
 export function groupToScim(rec: GroupRecord, url: UrlBase): ScimResource {
-  const out: ScimResource = { schemas: schemasOf(CORE_GROUP, rec.data), id: rec.id, ...rec.data };
+  const data = visible(rec.data);
+  const out: ScimResource = { schemas: schemasOf(CORE_GROUP, data), id: rec.id, ...data };
   if (rec.members) {
     out.members = rec.members.map((m) => ({
       value: m.value,

@@ -5,7 +5,6 @@ import { normalizeUser } from './normalize';
 import { applyUserPatch } from './patch';
 import { project, wants, type Projection } from './projection';
 import {
-  bodyObject,
   changed,
   notFound,
   notModified,
@@ -13,6 +12,7 @@ import {
   rejectOtherId,
   sendResource,
   urlBase,
+  userBodyObject,
   writeContext,
   writeOptions,
   type ScimRouteDeps,
@@ -60,7 +60,7 @@ export function usersRoutes(deps: ScimRouteDeps): Router {
       res.json(listUsers(deps, req, parseListParams(paramsOf(req), ['User'], limits)));
     })
     .post((req, res) => {
-      const data = normalizeUser(bodyObject(req));
+      const data = normalizeUser(userBodyObject(req));
       const rec = deps.store.createUser(data, writeContext(req, res));
       changed(deps, res);
       sendResource(res, 201, respond(req, rec), { created: true });
@@ -82,7 +82,7 @@ export function usersRoutes(deps: ScimRouteDeps): Router {
     .put((req, res) => {
       // RFC 7644 §3.5.1: full replace; id and meta in the body are read-only and ignored.
       const id = req.params.id;
-      const body = bodyObject(req);
+      const body = userBodyObject(req);
       rejectOtherId(body, id);
       const data = normalizeUser(body);
       const rec = deps.store.updateUser(id, () => data, writeContext(req, res), writeOptions(req, version(id)));
@@ -92,7 +92,7 @@ export function usersRoutes(deps: ScimRouteDeps): Router {
     .patch((req, res) => {
       // RFC 7644 §3.5.2: atomic; the store runs the pure patch inside its transaction. Entra wants 200 + body.
       const id = req.params.id;
-      const body = bodyObject(req);
+      const body = userBodyObject(req);
       const rec = deps.store.updateUser(id, (cur) => applyUserPatch(cur.data, body, id), writeContext(req, res), writeOptions(req, version(id)));
       changed(deps, res);
       sendResource(res, 200, respond(req, rec));

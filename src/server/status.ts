@@ -21,6 +21,8 @@ export interface ServiceStatus {
   lastRun?: { result: string; started: string; finished: string; error?: string };
   pendingChanges: number;
   blocked?: unknown;
+  /** Airflow usernames nobody is given (plan drift username-collision of the last run), naming the SCIM users. */
+  collisions?: Array<{ username: string; scimUserIds: string[]; note: string }>;
 }
 
 export interface StatusDeps {
@@ -55,6 +57,7 @@ export async function serviceStatus(deps: StatusDeps, opts: { probeAirflow: bool
   const lastRun = attempt(() => deps.state.lastRun());
   const blockedRaw = attempt(() => deps.state.getKv('blocked'));
   const blocked = blockedRaw ? JSON.parse(blockedRaw) : undefined;
+  const collisions = (lastRun?.plan.drift ?? []).flatMap((d) => (d.kind === 'username-collision' ? [{ username: d.username, scimUserIds: d.scimUserIds, note: d.note }] : []));
   const seenSeq = lastRun?.seq ?? 0;
   const pendingChanges = deps.airflow ? Math.max(0, deps.store.latestSeq() - seenSeq) : 0;
   let reconcile: Check;
@@ -70,6 +73,7 @@ export async function serviceStatus(deps: StatusDeps, opts: { probeAirflow: bool
     lastRun: lastRun ? { result: lastRun.result, started: lastRun.started, finished: lastRun.finished, error: lastRun.error } : undefined,
     pendingChanges,
     blocked,
+    ...(collisions.length ? { collisions } : {}),
   };
 }
 

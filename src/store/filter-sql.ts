@@ -34,6 +34,12 @@ type Element = { kind: 'json'; doc: string; base: string[] } | { kind: 'member';
 const q = (s: string) => `'${s.replace(/'/g, "''")}'`;
 /** JSON path with every key quoted: $."urn:...:User"."department" (URN keys contain ':' and '.'). */
 export const jsonPath = (keys: string[]) => q('$' + keys.map((k) => `."${k.replace(/"/g, '\\"')}"`).join(''));
+/**
+ * The document as SQLite's JSON functions may read it. A row stored before the body depth limit may nest deeper
+ * than SQLite's JSON parser allows (1,000 levels); it then reads as '{}' for filter and sort, so one row can never
+ * make every query fail. The API refuses such bodies now (src/scim/json-limits.ts).
+ */
+const docOf = (a: string) => `(CASE WHEN json_valid(${a}.doc) THEN ${a}.doc ELSE '{}' END)`;
 const likeEscape = (s: string) => s.replace(/[\\%_]/g, (ch) => '\\' + ch);
 const globEscape = (s: string) => s.replace(/[*?[]/g, (ch) => `[${ch}]`);
 
@@ -90,7 +96,7 @@ function jsonPresent(doc: string, path: string): string {
 /** EXISTS over the object elements of a multi-valued attribute (alias e). */
 function eachElement(c: Ctx, path: string[], cond: string): string {
   const p = jsonPath(path);
-  return `(json_type(${c.a}.doc, ${p}) IS 'array' AND EXISTS (SELECT 1 FROM json_each(${c.a}.doc, ${p}) e WHERE e.type = 'object' AND ${cond}))`;
+  return `(json_type(${docOf(c.a)}, ${p}) IS 'array' AND EXISTS (SELECT 1 FROM json_each(${docOf(c.a)}, ${p}) e WHERE e.type = 'object' AND ${cond}))`;
 }
 
 const isUserEmails = (c: Ctx, t: Target) => c.rt === 'User' && t.kind === 'multi' && t.attr.name === 'emails';
@@ -108,7 +114,7 @@ function compare(t: Target, op: CompareOp, raw: unknown, c: Ctx): string {
       return t.nullable ? `(${col} IS NOT NULL AND ${cond})` : cond;
     }
     case 'json':
-      return jsonCond(`${c.a}.doc`, jsonPath(t.path), t.leaf, t.written, op, raw, c);
+      return jsonCond(docOf(c.a), jsonPath(t.path), t.leaf, t.written, op, raw, c);
     case 'complex':
       throw new InvalidQueryError(`"${t.written}" is complex; filter on one of its sub-attributes`);
     case 'multi': {
@@ -137,9 +143,9 @@ function present(t: Target, c: Ctx): string {
     }
     case 'json':
     case 'complex':
-      return jsonPresent(`${c.a}.doc`, jsonPath(t.path));
+      return jsonPresent(docOf(c.a), jsonPath(t.path));
     case 'multi':
-      if (!t.sub) return jsonPresent(`${c.a}.doc`, jsonPath(t.path));
+      if (!t.sub) return jsonPresent(docOf(c.a), jsonPath(t.path));
       return eachElement(c, t.path, jsonPresent('e.value', jsonPath([t.sub.name])));
     case 'members':
       return `g.id IN (SELECT group_id FROM group_members)`;
@@ -154,7 +160,7 @@ function valuePath(written: string, valFilter: Filter, c: Ctx): string {
   }
   if (base.kind === 'complex') {
     const p = jsonPath(base.path);
-    return `(json_type(${c.a}.doc, ${p}) IS 'object' AND ${element(valFilter, base, { kind: 'json', doc: `${c.a}.doc`, base: base.path }, c)})`;
+    return `(json_type(${docOf(c.a)}, ${p}) IS 'object' AND ${element(valFilter, base, { kind: 'json', doc: docOf(c.a), base: base.path }, c)})`;
   }
   if (base.kind !== 'multi' || base.sub) {
     throw new InvalidQueryError(`"${written}" is not a complex attribute; a value filter "[...]" needs one`);
@@ -231,14 +237,14 @@ function sortExpr(t: Target, a: string): string {
     case 'column':
       return `${a}.${t.column}`;
     case 'json':
-      return sortValue(`${a}.doc`, jsonPath(t.path), t.leaf, t.written);
+      return sortValue(docOf(a), jsonPath(t.path), t.leaf, t.written);
     case 'multi': {
       const sub = elementSub(t);
       const p = jsonPath(t.path);
       const leaf = { type: sub.type, caseExact: sub.caseExact };
       const value = sortValue('e.value', jsonPath([sub.name]), leaf, t.written);
       return (
-        `(CASE WHEN json_type(${a}.doc, ${p}) IS 'array' THEN (SELECT ${value} FROM json_each(${a}.doc, ${p}) e ` +
+        `(CASE WHEN json_type(${docOf(a)}, ${p}) IS 'array' THEN (SELECT ${value} FROM json_each(${docOf(a)}, ${p}) e ` +
         `WHERE e.type = 'object' ORDER BY json_type(e.value, '$."primary"') IS 'true' DESC, e.key LIMIT 1) END)` +
         (leaf.caseExact || leaf.type === 'boolean' ? '' : ' COLLATE NOCASE')
       );

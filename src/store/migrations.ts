@@ -119,4 +119,9 @@ export const MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL
   );
   `,
+  // 3: an owned Airflow account stays bound to one SCIM identity: its SCIM id (scim_user_id) or externalId;
+  // deprovision_events.kind may now also be role-removal
+  `
+  ALTER TABLE airflow_owned ADD COLUMN external_id TEXT;
+  `,
 ];

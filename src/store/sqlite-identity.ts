@@ -78,7 +78,6 @@ export class SqliteIdentityStore implements IdentityStore {
       deleteUser: p('DELETE FROM users WHERE id = ?'),
       deleteEmails: p('DELETE FROM user_emails WHERE user_id = ?'),
       insertEmail: p('INSERT INTO user_emails (user_id, value, type, is_primary) VALUES (?, ?, ?, ?)'),
-      isUser: p('SELECT 1 FROM users WHERE id = ?'),
       isGroup: p('SELECT 1 FROM groups WHERE id = ?'),
       getGroup: p('SELECT * FROM groups WHERE id = ?'),
       groupByName: p('SELECT id FROM groups WHERE display_name = ?'),
@@ -88,8 +87,10 @@ export class SqliteIdentityStore implements IdentityStore {
         last_modified = @last_modified, version = @version WHERE id = @id`),
       bumpGroup: p('UPDATE groups SET version = version + 1, last_modified = ? WHERE id = ?'),
       deleteGroup: p('DELETE FROM groups WHERE id = ?'),
-      addMember: p('INSERT OR IGNORE INTO group_members (group_id, user_id) VALUES (?, ?)'),
-      removeMember: p('DELETE FROM group_members WHERE group_id = ? AND user_id = ?'),
+      // Set-based membership edits: one statement per op, not per member, keeps a 20,000-member PATCH short.
+      addMembers: p('INSERT OR IGNORE INTO group_members (group_id, user_id) SELECT ?, value FROM json_each(?) ORDER BY key RETURNING user_id'),
+      removeMembers: p('DELETE FROM group_members WHERE group_id = ? AND user_id IN (SELECT value FROM json_each(?)) RETURNING user_id'),
+      firstNonUser: p('SELECT value FROM json_each(?) j WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = j.value) ORDER BY key LIMIT 1'),
       removeAll: p('DELETE FROM group_members WHERE group_id = ?'),
       removeOthers: p('DELETE FROM group_members WHERE group_id = ? AND user_id NOT IN (SELECT value FROM json_each(?)) RETURNING user_id'),
       members: p(`SELECT m.user_id AS value, u.user_name AS display FROM group_members m JOIN users u ON u.id = m.user_id
@@ -214,10 +215,15 @@ export class SqliteIdentityStore implements IdentityStore {
 
   /** Validates member ids: users only (RFC 7643 §4.2 allows groups; Airflow has no nesting). */
   private checkMembers(ids: readonly string[]): void {
-    for (const m of ids) {
-      if (this.s.isUser.get(m)) continue;
-      throw new InvalidMemberError(m, this.s.isGroup.get(m) ? 'group' : 'unknown');
-    }
+    const miss = this.s.firstNonUser.get(JSON.stringify(ids)) as { value: string } | undefined;
+    if (miss) throw new InvalidMemberError(miss.value, this.s.isGroup.get(miss.value) ? 'group' : 'unknown');
+  }
+
+  private addMembers(groupId: string, ids: readonly string[], delta: MembershipDelta): void {
+    const added = (this.s.addMembers.all(groupId, JSON.stringify(ids)) as { user_id: string }[]).map((r) => r.user_id);
+    // RETURNING order is unspecified: report in request order.
+    const got = new Set(added);
+    delta.added.push(...ids.filter((m) => got.has(m)));
   }
 
   /** Applies membership ops one id at a time: O(ids), never O(group size) (except replace, which must drop the rest). */
@@ -226,16 +232,15 @@ export class SqliteIdentityStore implements IdentityStore {
       switch (op.op) {
         case 'add':
           this.checkMembers(op.ids);
-          for (const m of op.ids) if (this.s.addMember.run(groupId, m).changes) delta.added.push(m);
+          this.addMembers(groupId, op.ids, delta);
           break;
-        case 'remove':
-          for (const m of op.ids) {
-            if (this.s.removeMember.run(groupId, m).changes) {
-              delta.removed.push(m);
-              delta.removedCount++;
-            }
-          }
+        case 'remove': {
+          const gone = new Set((this.s.removeMembers.all(groupId, JSON.stringify(op.ids)) as { user_id: string }[]).map((r) => r.user_id));
+          const removed = op.ids.filter((m) => gone.has(m));
+          delta.removed.push(...removed);
+          delta.removedCount += removed.length;
           break;
+        }
         case 'removeAll': {
           const n = this.s.removeAll.run(groupId).changes;
           if (n) {
@@ -249,7 +254,7 @@ export class SqliteIdentityStore implements IdentityStore {
           const gone = (this.s.removeOthers.all(groupId, JSON.stringify(op.ids)) as { user_id: string }[]).map((r) => r.user_id).sort();
           delta.removed.push(...gone);
           delta.removedCount += gone.length;
-          for (const m of op.ids) if (this.s.addMember.run(groupId, m).changes) delta.added.push(m);
+          this.addMembers(groupId, op.ids, delta);
           break;
         }
       }

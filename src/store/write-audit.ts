@@ -1,4 +1,4 @@
-import { isDeepStrictEqual } from 'node:util';
+import { jsonEquals } from '../core/json';
 import { redact, type AuditEntry } from './audit-types';
 import type { Change, WriteContext } from './types';
 
@@ -23,7 +23,7 @@ export function attributeDiff(
   const a: Record<string, unknown> = {};
   let changed = false;
   for (const k of new Set([...Object.keys(before), ...Object.keys(after)])) {
-    if (isDeepStrictEqual(before[k], after[k])) continue;
+    if (jsonEquals(before[k], after[k])) continue;
     changed = true;
     if (k in before) b[k] = before[k];
     if (k in after) a[k] = after[k];

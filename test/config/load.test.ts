@@ -108,3 +108,49 @@ describe('cross-field checks', () => {
     expect(problems).toMatch(/^reconcile\.schedule:/m);
   });
 });
+
+describe('server.trustProxy (issue 11)', () => {
+  const problemsOf = (input: Record<string, unknown>): string => {
+    try {
+      parseConfig(input);
+    } catch (e) {
+      return (e as ConfigError).problems.join('\n');
+    }
+    return '';
+  };
+  it('accepts a hop count or a list of trusted proxy addresses and CIDRs; false is 0 hops', () => {
+    expect(parseConfig({ server: { trustProxy: 1 } }).server.trustProxy).toBe(1);
+    expect(parseConfig({ server: { trustProxy: false } }).server.trustProxy).toBe(0);
+    expect(parseConfig({}).server.trustProxy).toBe(0);
+    expect(parseConfig({ server: { trustProxy: ['10.0.0.0/8', '192.168.1.10', 'fd00::/8', '::1'] } }).server.trustProxy).toEqual([
+      '10.0.0.0/8',
+      '192.168.1.10',
+      'fd00::/8',
+      '::1',
+    ]);
+  });
+  it('refuses true (every X-Forwarded-For value would be believed) and anything that is not an address', () => {
+    expect(problemsOf({ server: { trustProxy: true } })).toMatch(/^server\.trustProxy:.*hop count.*or a list/m);
+    expect(problemsOf({ server: { trustProxy: 'loopback, 10.0.0.1' } })).toMatch(/^server\.trustProxy:/m);
+    expect(problemsOf({ server: { trustProxy: ['10.0.0.0/33'] } })).toMatch(/^server\.trustProxy/m);
+    expect(problemsOf({ server: { trustProxy: ['proxy.example.com'] } })).toMatch(/^server\.trustProxy/m);
+    expect(problemsOf({ server: { trustProxy: -1 } })).toMatch(/^server\.trustProxy:/m);
+  });
+});
+
+describe('airflow.url never carries credentials (issue 11)', () => {
+  it('refuses a URL with a user or password, naming AIRFLOW_URL, and never echoes the password', () => {
+    let err: unknown;
+    try {
+      loadConfig({ env: { AIRFLOW_URL: 'http://scim:hunter2-secret@airflow:8080' } });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const text = (err as ConfigError).problems.join('\n') + (err as Error).message;
+    expect(text).toMatch(/^airflow\.url:.*AIRFLOW_URL.*AIRFLOW_USERNAME/m);
+    expect(text).not.toContain('hunter2');
+    expect(() => parseConfig({ airflow: { url: 'http://user@airflow:8080' } })).toThrow(ConfigError);
+    expect(parseConfig({ airflow: { url: 'http://airflow:8080/base' } }).airflow.url).toBe('http://airflow:8080/base');
+  });
+});

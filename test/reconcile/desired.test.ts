@@ -16,6 +16,7 @@ describe('desiredState', () => {
         lastName: 'Liddell',
         roles: ['Admin', 'Viewer'],
         scimUserId: 'u1',
+        scimUserName: 'alice',
         sources: [
           { group: 'airflow-admins', rule: 'group: airflow-admins', roles: ['Admin'] },
           { group: 'AIRFLOW-VIEWERS', rule: 'group: airflow-viewers', roles: ['Viewer'] },
@@ -66,7 +67,8 @@ describe('desiredState', () => {
       ['Bob', 'collision'],
       ['bob', 'collision'],
     ]);
-    expect(d.excluded[0].reason).toContain('u1, u2');
+    expect(d.excluded[0].reason).toContain('Bob (id u1), bob (id u2)');
+    expect(d.collisions).toEqual([{ username: 'Bob', scimUserIds: ['u1', 'u2'], userNames: ['Bob', 'bob'] }]);
   });
 
   test('a user without the templated value is excluded, not guessed', () => {

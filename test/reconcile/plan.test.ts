@@ -99,6 +99,36 @@ describe('plan', () => {
     expect(p.actions).toEqual([expect.objectContaining({ kind: 'update-user', username: 'a', adminRemoval: true })]);
   });
 
+  test('role removal: a downgrade (to default roles, or losing one group) is flagged; a move between mapped groups is not', () => {
+    const dflt = { group: null, rule: 'default', roles: ['Viewer'] };
+    const desired = state({
+      users: [
+        desiredUser('a', ['Viewer'], { sources: [dflt] }),
+        desiredUser('b', ['User'], { sources: [{ group: 'users', rule: 'group: users', roles: ['User'] }] }),
+        desiredUser('c', ['Op'], { sources: [{ group: 'ops', rule: 'group: ops', roles: ['Op'] }] }),
+      ],
+    });
+    const observed = { users: [airflowUser('a', ['User', 'Viewer']), airflowUser('b', ['Op', 'User']), airflowUser('c', ['User'])], roles: BUILTIN_ROLES };
+    const p = plan(desired, observed, ctx({ owned: owned('a', 'b', 'c') }));
+    expect(p.actions.map((x) => [x.kind, 'username' in x ? x.username : '', x.kind === 'update-user' ? x.roleRemoval === true : null])).toEqual([
+      ['update-user', 'a', true],
+      ['update-user', 'b', true],
+      ['update-user', 'c', false],
+    ]);
+  });
+
+  test('an owned account bound to another SCIM identity is not re-bound: username-collision drift, no action', () => {
+    const desired = state({ users: [desiredUser('alice', ['Admin'], { scimUserId: 'new', scimUserName: 'alice@b' })], userNames: new Map([['old', 'alice@a'], ['new', 'alice@b']]) });
+    const observed = { users: [airflowUser('alice', [])], roles: BUILTIN_ROLES };
+    const bound = new Map([['alice', { username: 'alice', how: 'created' as const, scimUserId: 'old', externalId: 'ext-old', since: 'x' }]]);
+    const p = plan(desired, observed, ctx({ owned: bound }));
+    expect(p.actions).toEqual([]);
+    expect(p.drift).toEqual([{ kind: 'username-collision', username: 'alice', scimUserIds: ['old', 'new'], note: expect.stringMatching(/bound to SCIM user alice@a \(id old\); alice@b \(id new\).*release alice/) }]);
+    // The same externalId is the same person: adopted for the new SCIM id.
+    const same = plan(state({ users: [desiredUser('alice', ['Admin'], { scimUserId: 'new', externalId: 'ext-old' })] }), observed, ctx({ owned: bound }));
+    expect(same.actions.map((a) => a.kind)).toEqual(['adopt-user', 'update-user']);
+  });
+
   test('email held by another Airflow user: no create, drift email-clash; an update keeps the old email', () => {
     const desired = state({ users: [desiredUser('new', ['Viewer'], { email: 'Shared@x.io' }), desiredUser('mine', ['Viewer'], { email: 'shared@x.io' })] });
     const observed = { users: [airflowUser('holder', [], { email: 'shared@x.io' }), airflowUser('mine', ['Viewer'], { email: 'old@x.io' })], roles: BUILTIN_ROLES };

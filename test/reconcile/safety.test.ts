@@ -44,6 +44,24 @@ describe('checkSafety', () => {
     expect(v.blocked).toEqual({ reason: expect.stringContaining('safety.maxDeprovisions (3)'), deprovisions: 3, windowCount: 2, limit: 3, percentLimit: 50 });
   });
 
+  test('role removals (downgrades) count and are held with deprovisions; other updates are not', () => {
+    const downgrade = (u: string): Action => ({ kind: 'update-user', username: u, changes: { roles: { before: ['User'], after: ['Viewer'] } }, reason: 'r', roleRemoval: true });
+    const rename = (u: string): Action => ({ kind: 'update-user', username: u, changes: { lastName: { before: 'a', after: 'b' } }, reason: 'r' });
+    const actions = [downgrade('a'), downgrade('b'), rename('c'), deprovision('d'), downgrade('e')];
+    const v = checkSafety(planOf(actions, 100), ctx());
+    expect(v.held).toEqual([actions[0], actions[1], actions[3], actions[4]]);
+    expect(v.allowed).toEqual([actions[2]]);
+    expect(v.blocked?.reason).toMatch(/^4 deprovision\(s\)\/role removal\(s\) held/);
+  });
+
+  test('with windowUsers the limits count people: a user in the window and in the plan counts once', () => {
+    const downgrade = (u: string): Action => ({ kind: 'update-user', username: u, changes: { roles: { before: ['User'], after: [] } }, reason: 'r', roleRemoval: true });
+    const actions = [deprovision('a'), deprovision('B')];
+    expect(checkSafety(planOf(actions, 100), ctx({ windowCount: 2, windowUsers: new Set(['a', 'b']) })).blocked).toBeNull();
+    const v = checkSafety(planOf([...actions, downgrade('c'), downgrade('d')], 100), ctx({ windowCount: 2, windowUsers: new Set(['a', 'b']) }));
+    expect(v.blocked?.reason).toContain('that makes 4 user(s)');
+  });
+
   test('the reason names the percent limit with figures', () => {
     const v = checkSafety(planOf([deprovision('a'), deprovision('b')], 2), ctx());
     expect(v.blocked?.reason).toContain('50% of 2 managed users = 1');

@@ -34,6 +34,21 @@ export function runReconcileStateContract(name: string, make: () => ReconcileSta
       expect(s.owned().map((o) => o.username)).toEqual(['bob']);
     });
 
+    test('ownership records the bound identity externalId; a re-own without one keeps it', () => {
+      s.own('alice', 'created', 'scim-1', new Date('2026-01-01T00:00:00Z'), 'okta-1');
+      s.own('alice', 'created', 'scim-2', new Date('2026-01-02T00:00:00Z'));
+      expect(s.owned()).toEqual([{ username: 'alice', how: 'created', scimUserId: 'scim-2', externalId: 'okta-1', since: '2026-01-01T00:00:00.000Z' }]);
+    });
+
+    test('role removals count in the window like deprovisions', () => {
+      s.recordDeprovision('a', 'role-removal', new Date('2026-01-01T10:00:00Z'));
+      s.recordDeprovision('b', 'deprovision', new Date('2026-01-01T10:00:00Z'));
+      expect(s.countDeprovisionsSince(new Date('2026-01-01T09:00:00Z'))).toBe(2);
+      s.recordDeprovision('A', 'deprovision', new Date('2026-01-01T11:00:00Z'));
+      expect(s.deprovisionedSince(new Date('2026-01-01T09:00:00Z'))).toEqual(['a', 'b']);
+      expect(s.deprovisionedSince(new Date('2026-01-01T10:30:00Z'))).toEqual(['a']);
+    });
+
     test('deprovision events are counted from a point in time (inclusive)', () => {
       s.recordDeprovision('a', 'deprovision', new Date('2026-01-01T10:00:00Z'));
       s.recordDeprovision('b', 'admin-removal', new Date('2026-01-01T11:00:00Z'));

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import request from 'supertest';
 import { createLogger } from '../../src/logger';
+import { FailureWindow } from '../../src/scim/auth';
 import { BASE, buildTestApp, expectScimError, type TestApp } from '../helpers/scim-app';
 
 const get = (t: TestApp, auth?: string, ip?: string) => {
@@ -17,7 +18,7 @@ describe('SCIM authentication', () => {
     failures = [];
     t = buildTestApp({
       bootstrapToken: 'bootstrap-secret-0123456789',
-      config: { scim: { authFailures: { limit: 5, window: 60_000 } }, server: { trustProxy: true } },
+      config: { scim: { authFailures: { limit: 5, window: 60_000 } }, server: { trustProxy: ['127.0.0.1/8', '::1'] } },
       metrics: { observeScimRequest: () => undefined, authFailure: (r) => failures.push(r) },
     });
   });
@@ -115,17 +116,38 @@ describe('SCIM authentication', () => {
     expect(t.tokens.list().find((x) => x.name === 'ci')?.status).toBe('active');
   });
 
-  test('repeated failures from one address → 429 with integer Retry-After, even for a good token; others unaffected', async () => {
+  test('repeated failures from one address → 429 with integer Retry-After for bad tokens; other addresses unaffected', async () => {
     for (let i = 0; i < 5; i++) expectScimError(await get(t, 'Bearer nope', '203.0.113.9'), 401);
-    const blocked = await get(t, `Bearer ${t.token}`, '203.0.113.9');
+    const blocked = await get(t, 'Bearer nope', '203.0.113.9');
     expectScimError(blocked, 429);
     expect(blocked.headers['retry-after']).toBe('60');
-    await get(t, `Bearer ${t.token}`, '198.51.100.1').expect(200);
+    expectScimError(await get(t, undefined, '203.0.113.9'), 429);
+    expectScimError(await get(t, 'Bearer nope', '198.51.100.1'), 401);
     t.clock.advance(30_000);
-    expect((await get(t, `Bearer ${t.token}`, '203.0.113.9')).headers['retry-after']).toBe('30');
+    expect((await get(t, 'Bearer nope', '203.0.113.9')).headers['retry-after']).toBe('30');
     t.clock.advance(30_001);
-    await get(t, `Bearer ${t.token}`, '203.0.113.9').expect(200);
+    expectScimError(await get(t, 'Bearer nope', '203.0.113.9'), 401);
     expect(failures).toContain('rate-limited');
+  });
+
+  test('a valid token is never refused by the failure limiter, whoever shares its address', async () => {
+    // Behind an ingress every client may share one address: an attacker's bad tokens must not lock the IdP out.
+    for (let i = 0; i < 50; i++) await get(t, i % 2 ? 'Bearer nope' : undefined, '203.0.113.9');
+    expectScimError(await get(t, 'Bearer nope', '203.0.113.9'), 429);
+    for (let i = 0; i < 5; i++) {
+      await get(t, `Bearer ${t.token}`, '203.0.113.9').expect(200);
+      await get(t, 'Bearer bootstrap-secret-0123456789', '203.0.113.9').expect(200);
+      expectScimError(await get(t, 'Bearer nope', '203.0.113.9'), 429);
+    }
+  });
+
+  test('the limiter tracks a bounded number of addresses and failures', () => {
+    const w = new FailureWindow(3, 60_000, 100);
+    for (let i = 0; i < 10_000; i++) w.fail(`198.51.${i >> 8}.${i & 255}`, 1000);
+    for (let i = 0; i < 1000; i++) w.fail('203.0.113.9', 1000);
+    expect(w.size()).toBeLessThanOrEqual(100);
+    expect(w.tracked('203.0.113.9')).toBe(3);
+    expect(w.retryAfter('203.0.113.9', 1000)).toBe(60);
   });
 
   test('/healthz and /readyz need no token and reveal nothing', async () => {

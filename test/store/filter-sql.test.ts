@@ -4,6 +4,8 @@ import { compileFilter, compileSort } from '../../src/store/filter-sql';
 import { InvalidQueryError } from '../../src/store/types';
 
 const sql = (f: string, rt: 'User' | 'Group' = 'User') => compileFilter(parseFilter(f), rt);
+/** How filter-sql reads the document: a row too deep for SQLite's JSON functions reads as '{}'. */
+const DOC = "(CASE WHEN json_valid(u.doc) THEN u.doc ELSE '{}' END)";
 
 describe('compileFilter', () => {
   test.each([
@@ -17,18 +19,18 @@ describe('compileFilter', () => {
     ['emails.value eq "a@x"', 'u.id IN (SELECT user_id FROM user_emails WHERE value = ? COLLATE NOCASE)', ['a@x']],
     [
       'title eq "Boss"',
-      `(json_type(u.doc, '$."title"') IS 'text' AND json_extract(u.doc, '$."title"') = ? COLLATE NOCASE)`,
+      `(json_type(${DOC}, '$."title"') IS 'text' AND json_extract(${DOC}, '$."title"') = ? COLLATE NOCASE)`,
       ['Boss'],
     ],
     [
       'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "R&D"',
-      `(json_type(u.doc, '$."urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"."department"') IS 'text' AND ` +
-        `json_extract(u.doc, '$."urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"."department"') = ? COLLATE NOCASE)`,
+      `(json_type(${DOC}, '$."urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"."department"') IS 'text' AND ` +
+        `json_extract(${DOC}, '$."urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"."department"') = ? COLLATE NOCASE)`,
       ['R&D'],
     ],
     [
       'phoneNumbers[type eq "mobile"]',
-      `((json_type(u.doc, '$."phoneNumbers"') IS 'array' AND EXISTS (SELECT 1 FROM json_each(u.doc, '$."phoneNumbers"') e WHERE e.type = 'object' AND ` +
+      `((json_type(${DOC}, '$."phoneNumbers"') IS 'array' AND EXISTS (SELECT 1 FROM json_each(${DOC}, '$."phoneNumbers"') e WHERE e.type = 'object' AND ` +
         `(json_type(e.value, '$."type"') IS 'text' AND json_extract(e.value, '$."type"') = ? COLLATE NOCASE))))`,
       ['mobile'],
     ],
@@ -58,7 +60,7 @@ describe('compileSort', () => {
     expect(compileSort('User', 'UserName', 'descending')).toBe('ORDER BY u.user_name DESC, u.seq');
     expect(compileSort('Group', 'displayName')).toBe('ORDER BY g.display_name ASC, g.seq');
     expect(compileSort('User', 'name.familyName')).toBe(
-      `ORDER BY (CASE WHEN json_type(u.doc, '$."name"."familyName"') IS 'text' THEN json_extract(u.doc, '$."name"."familyName"') END) COLLATE NOCASE ASC, u.seq`,
+      `ORDER BY (CASE WHEN json_type(${DOC}, '$."name"."familyName"') IS 'text' THEN json_extract(${DOC}, '$."name"."familyName"') END) COLLATE NOCASE ASC, u.seq`,
     );
     expect(() => compileSort('User', 'name')).toThrow(InvalidQueryError);
     expect(() => compileSort('Group', 'members')).toThrow(InvalidQueryError);

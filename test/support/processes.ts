@@ -41,6 +41,7 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
 export interface Served {
   child: ChildProcess;
   port: number;
+  metricsPort: number;
   base: string;
   stderr: () => string;
   exited: Promise<number | null>;
@@ -72,5 +73,5 @@ export async function startServe(env: Record<string, string>): Promise<Served> {
     if (Date.now() > until) throw new Error(`serve did not answer /healthz within 20 s: ${err}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { child, port, base, stderr: () => err, exited };
+  return { child, port, metricsPort, base, stderr: () => err, exited };
 }

@@ -1,0 +1,189 @@
+import { Writable } from 'node:stream';
+import request from 'supertest';
+import { createLogger } from '../../src/logger';
+import { BASE, buildTestApp, createUser, expectScimError, patchBody, userBody, type TestApp } from '../helpers/scim-app';
+
+const EXT = 'urn:example:params:scim:schemas:extension:custom:2.0:User';
+
+/** A JSON value nested `depth` levels: {"a":{"a":…"x"…}}. */
+function nested(depth: number): unknown {
+  let v: unknown = 'x';
+  for (let i = 1; i < depth; i++) v = { a: v };
+  return v;
+}
+
+/** Logger writing into an array of lines, to assert what reaches the log. */
+function captureLogger() {
+  const lines: string[] = [];
+  const stream = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
+  return { logger: createLogger('debug', { stream }), lines };
+}
+
+describe.each(['memory', 'sqlite'] as const)('hostile input (%s store)', (backend) => {
+  let t: TestApp;
+  let log: ReturnType<typeof captureLogger>;
+  beforeEach(() => {
+    log = captureLogger();
+    t = buildTestApp({ backend, logger: log.logger });
+  });
+  afterEach(() => t.close());
+
+  test('malformed percent-encoding in the path is a SCIM 400 on every method, with no stack trace logged', async () => {
+    for (const resource of ['Users', 'Groups']) {
+      for (const bad of ['%zz', '%', '%FF', 'abc%', '%E0%A4%A']) {
+        const url = `${BASE}/${resource}/${bad}`;
+        const auth = (r: request.Test) => r.set('Authorization', `Bearer ${t.token}`);
+        for (const res of [
+          await auth(request(t.app).get(url)),
+          await auth(request(t.app).delete(url)),
+          await auth(request(t.app).put(url)).set('Content-Type', 'application/scim+json').send(JSON.stringify(userBody('p'))),
+          await auth(request(t.app).patch(url)).set('Content-Type', 'application/scim+json').send(JSON.stringify(patchBody({ op: 'replace', path: 'active', value: false }))),
+          await auth(request(t.app).post(url)).set('Content-Type', 'application/scim+json').send('{}'),
+        ]) {
+          expectScimError(res, 400, 'invalidSyntax');
+        }
+      }
+    }
+    expect(log.lines.join('\n')).not.toMatch(/URIError|\n\s+at /);
+  });
+
+  test('a body nested deeper than 64 levels is refused with 400 before anything is stored', async () => {
+    const before = t.audit.query({}).length;
+    expectScimError(await t.scim.post('/Users', userBody('deep', { [EXT]: { v: nested(64) } })), 400, 'invalidSyntax');
+    const raw = JSON.stringify(userBody('deep', { [EXT]: { v: 'DEEP' } })).replace('"DEEP"', '{"a":'.repeat(5000) + '1' + '}'.repeat(5000));
+    const res = await request(t.app).post(`${BASE}/Users`).set('Authorization', `Bearer ${t.token}`).set('Content-Type', 'application/scim+json').send(raw);
+    expectScimError(res, 400, 'invalidSyntax');
+    expect((await t.scim.get('/Users?filter=userName eq "deep"')).body.totalResults).toBe(0);
+    const id = await createUser(t, 'shallow', { [EXT]: { v: nested(60) } });
+    expectScimError(await t.scim.patch(`/Users/${id}`, patchBody({ op: 'add', path: `${EXT}:v`, value: nested(1000) })), 400, 'invalidSyntax');
+    expectScimError(await t.scim.put(`/Users/${id}`, userBody('shallow', { [EXT]: { v: nested(200) } })), 400, 'invalidSyntax');
+    expect(t.audit.query({}).filter((e) => e.outcome === 'success').length).toBe(before + 1);
+    await t.scim.patch(`/Users/${id}`, patchBody({ op: 'replace', path: 'active', value: false })).expect(200);
+  });
+});
+
+describe.each(['memory', 'sqlite'] as const)('a deep value stored before the depth limit existed (%s store)', (backend) => {
+  test.each([1000, 3000])('nested %i levels: every read, filter, sort and PATCH active=false still works', async (depth) => {
+    const t = buildTestApp({ backend });
+    try {
+      const ctx = { actor: 'test' };
+      const deep = t.store.createUser({ userName: 'deep', active: true, [EXT]: { v: nested(depth) } } as never, ctx);
+      await createUser(t, 'plain', { title: 'Engineer' });
+      for (const q of ['filter=title pr', 'filter=name.givenName eq "Given"', 'filter=emails[type eq "work"]', 'sortBy=name.givenName']) {
+        const res = await t.scim.get(`/Users?${q.replace(/ /g, '%20')}`);
+        expect([q, res.status]).toEqual([q, 200]);
+      }
+      await t.scim.post('/.search', { filter: 'userName sw "p"', sortBy: 'title' }).expect(200);
+      await t.scim.get(`/Users/${deep.id}`).expect(200);
+      const res = await t.scim.patch(`/Users/${deep.id}`, patchBody({ op: 'replace', path: 'active', value: false }));
+      expect(res.status).toBe(200);
+      expect(res.body.active).toBe(false);
+    } finally {
+      t.close();
+    }
+  });
+});
+
+describe.each(['memory', 'sqlite'] as const)('multi-valued attribute limit (%s store)', (backend) => {
+  const emails = (n: number, from = 0) => Array.from({ length: n }, (_, i) => ({ value: `u${i + from}@example.com`, type: 'work' }));
+  let t: TestApp;
+  beforeEach(() => {
+    t = buildTestApp({ backend, config: { server: { bodyLimit: '1mb' } } });
+  });
+  afterEach(() => t.close());
+
+  test('1,000 values are accepted; more are refused with 400 on POST, PUT and PATCH', async () => {
+    const id = await createUser(t, 'many', { emails: emails(1000) });
+    expectScimError(await t.scim.post('/Users', userBody('toomany', { emails: emails(1001) })), 400, 'invalidValue');
+    expectScimError(await t.scim.put(`/Users/${id}`, userBody('many', { emails: emails(1001) })), 400, 'invalidValue');
+    expectScimError(await t.scim.patch(`/Users/${id}`, patchBody({ op: 'add', path: 'emails', value: emails(1, 5000) })), 400, 'invalidValue');
+    expectScimError(await t.scim.patch(`/Users/${id}`, patchBody({ op: 'add', path: 'phoneNumbers', value: Array.from({ length: 1001 }, (_, i) => ({ value: `+1${i}` })) })), 400, 'invalidValue');
+    expectScimError(await t.scim.post('/Users', userBody('ext', { [EXT]: { list: Array.from({ length: 1001 }, (_, i) => i) } })), 400, 'invalidValue');
+    // Re-adding values already held is no growth; removing some is fine.
+    const again = await t.scim.patch(`/Users/${id}`, patchBody({ op: 'add', path: 'emails', value: emails(1000) })).expect(200);
+    expect(again.body.emails).toHaveLength(1000);
+    const fewer = await t.scim.patch(`/Users/${id}`, patchBody({ op: 'remove', path: 'emails', value: emails(500) })).expect(200);
+    expect(fewer.body.emails).toHaveLength(500);
+    const more = await t.scim.patch(`/Users/${id}`, patchBody({ op: 'add', path: 'emails', value: emails(500) })).expect(200);
+    expect(more.body.emails).toHaveLength(1000);
+    expect((await t.scim.get(`/Users/${id}`)).body.emails).toHaveLength(1000);
+  });
+
+  test('a user stored with more values before the limit can still be deactivated and read', async () => {
+    const rec = t.store.createUser({ userName: 'legacy', active: true, emails: emails(24_000) } as never, { actor: 'test' });
+    const res = await t.scim.patch(`/Users/${rec.id}`, patchBody({ op: 'replace', path: 'active', value: false })).expect(200);
+    expect(res.body.active).toBe(false);
+    expect(res.body.emails).toHaveLength(24_000);
+    expectScimError(await t.scim.patch(`/Users/${rec.id}`, patchBody({ op: 'add', path: 'emails', value: emails(1, 30_000) })), 400, 'invalidValue');
+  });
+
+  test('a group accepts far more than 1,000 members in one PUT and one PATCH', async () => {
+    const ids = Array.from({ length: 3000 }, (_, i) => t.store.createUser({ userName: `m${i}`, active: true } as never, { actor: 'test' }).id);
+    const g = (await t.scim.post('/Groups', { displayName: 'big', members: ids.slice(0, 1500).map((value) => ({ value })) }).expect(201)).body.id as string;
+    await t.scim.patch(`/Groups/${g}`, patchBody({ op: 'add', path: 'members', value: ids.slice(1500).map((value) => ({ value })) })).expect(204);
+    expect(t.store.groupsOfUser(ids[2999])).toEqual([g]);
+  });
+});
+
+describe('member references per group request', () => {
+  test(`more than 10,000 in one POST, PUT or PATCH are refused with 400; the group itself may grow past that`, async () => {
+    const t = buildTestApp({ config: { server: { bodyLimit: '2mb' } } });
+    try {
+      const ids = Array.from({ length: 10_001 }, (_, i) => t.store.createUser({ userName: `m${i}`, active: true } as never, { actor: 'test' }).id);
+      const refs = (from: number, to: number) => ids.slice(from, to).map((value) => ({ value }));
+      expectScimError(await t.scim.post('/Groups', { displayName: 'g', members: refs(0, 10_001) }), 400, 'invalidValue');
+      const g = (await t.scim.post('/Groups', { displayName: 'g', members: refs(0, 10_000) }).expect(201)).body.id as string;
+      expectScimError(await t.scim.put(`/Groups/${g}`, { displayName: 'g', members: refs(0, 10_001) }), 400, 'invalidValue');
+      const split = patchBody({ op: 'add', path: 'members', value: refs(0, 5000) }, { op: 'remove', path: 'members', value: refs(5000, 10_001) });
+      expectScimError(await t.scim.patch(`/Groups/${g}`, split), 400, 'invalidValue');
+      await t.scim.patch(`/Groups/${g}`, patchBody({ op: 'add', path: 'members', value: refs(10_000, 10_001) })).expect(204);
+      expect(t.store.getGroup(g, { members: true })?.members).toHaveLength(10_001);
+    } finally {
+      t.close();
+    }
+  });
+});
+
+describe.each(['memory', 'sqlite'] as const)('secret-named attributes under undeclared extension schemas (%s store)', (backend) => {
+  const SECRET = 'sup3r-s3cret-value';
+  test('are never stored, returned, audited or logged; other extension attributes are kept', async () => {
+    const log = captureLogger();
+    const t = buildTestApp({ backend, logger: log.logger });
+    try {
+      const ext = { department: 'R&D', password: SECRET, nested: { apiToken: SECRET, clientSecret: SECRET, keep: 1 }, list: [{ Password: SECRET, ok: true }] };
+      const created = await t.scim.post('/Users', userBody('ext', { [EXT]: ext, [`${EXT}:passwordHash`]: SECRET })).expect(201);
+      const id = created.body.id as string;
+      await t.scim.patch(`/Users/${id}`, patchBody({ op: 'add', value: { [`${EXT}:privateKey`]: SECRET, [EXT]: { token: SECRET } } })).expect(200);
+      await t.scim.put(`/Users/${id}`, userBody('ext', { [EXT]: ext })).expect(200);
+      const g = await t.scim.post('/Groups', { displayName: 'g', [EXT.replace('User', 'Group')]: { secret: SECRET, team: 'a' } }).expect(201);
+      const seen = [
+        JSON.stringify(created.body),
+        JSON.stringify((await t.scim.get(`/Users/${id}`)).body),
+        JSON.stringify((await t.scim.get('/Users')).body),
+        JSON.stringify(g.body),
+        JSON.stringify(t.store.getUser(id)),
+        JSON.stringify(t.store.getGroup(g.body.id, { members: false })),
+        JSON.stringify(t.audit.query({})),
+        log.lines.join('\n'),
+      ].join('\n');
+      expect(seen).not.toContain(SECRET);
+      const user = (await t.scim.get(`/Users/${id}`)).body;
+      expect(user[EXT]).toEqual({ department: 'R&D', nested: { keep: 1 }, list: [{ ok: true }] });
+      expect(g.body[EXT.replace('User', 'Group')]).toEqual({ team: 'a' });
+    } finally {
+      t.close();
+    }
+  });
+
+  test('a secret stored before this rule is never returned', async () => {
+    const t = buildTestApp({ backend });
+    try {
+      const rec = t.store.createUser({ userName: 'old', active: true, [EXT]: { password: SECRET, keep: 'x' } } as never, { actor: 'test' });
+      const body = (await t.scim.get(`/Users/${rec.id}`)).body;
+      expect(JSON.stringify(body)).not.toContain(SECRET);
+      expect(body[EXT]).toEqual({ keep: 'x' });
+    } finally {
+      t.close();
+    }
+  });
+});
