@@ -30,9 +30,9 @@ export default async function globalSetup(): Promise<void> {
 }
 
 /**
- * Under SSO FAB's role sync gives Admin no can_create on Users (found on 3.3.2 with AUTH_OAUTH), and the pair does
- * not even exist, so `airflow roles add-perms` adds nothing. A role created through the REST API makes the pair;
- * the service account gets it as a second role (README, Airflow 3 set-up).
+ * Under SSO FAB gives no one can_create on Users and deletes that permission at every start (found on 3.3.2 with
+ * AUTH_OAUTH), so `airflow roles add-perms` adds nothing. With [fab] update_fab_perms off (fabPermsFrozen), a role
+ * created through the REST API makes the pair and keeps it; the service account gets it as a second role (README).
  */
 async function grantUserCreation(s: RealAirflowServer): Promise<void> {
   const cfg = parseConfig({ airflow: { url: s.url, apiVersion: '3', apiUser: BREAK_GLASS.username, apiPassword: BREAK_GLASS.password } });

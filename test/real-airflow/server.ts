@@ -37,6 +37,12 @@ export interface RealAirflowServer {
   home: string;
   venv: string;
   logFile: string;
+  /**
+   * `[fab] update_fab_perms = False` after set-up. Under SSO FAB's start-up sync (every API-server start and every
+   * CLI command) deletes can_create on Users, which the UserOAuthModelView does not declare
+   * (override.py add_permissions_view), so a grant of it survives only with the sync off.
+   */
+  fabPermsFrozen?: boolean;
 }
 
 export function cacheDir(): string {
@@ -111,7 +117,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** The environment every Airflow command of this server runs with. */
-export function airflowEnv(s: Pick<RealAirflowServer, 'home' | 'target'>): NodeJS.ProcessEnv {
+export function airflowEnv(s: Pick<RealAirflowServer, 'home' | 'target' | 'fabPermsFrozen'>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env['PATH'],
     HOME: process.env['HOME'],
@@ -124,6 +130,7 @@ export function airflowEnv(s: Pick<RealAirflowServer, 'home' | 'target'>): NodeJ
     AIRFLOW__FAB__CACHE_TTL: String(FAB_CACHE_TTL_S),
     NO_PROXY: '*',
   };
+  if (s.fabPermsFrozen) env['AIRFLOW__FAB__UPDATE_FAB_PERMS'] = 'False';
   if (s.target.apiVersion === 2) {
     env['AIRFLOW__API__AUTH_BACKENDS'] = 'airflow.providers.fab.auth_manager.api.auth.backend.basic_auth,airflow.api.auth.backend.session';
     env['AIRFLOW__WEBSERVER__SECRET_KEY'] = 'airflow-scim-sync-test-secret-key';
@@ -174,7 +181,7 @@ OAUTH_PROVIDERS = [{
 `;
 
 /** Runs `airflow ARGS` for this server; returns stdout. */
-export function airflowCli(s: Pick<RealAirflowServer, 'home' | 'target' | 'venv'>, args: string[], timeoutMs = 180_000, env: NodeJS.ProcessEnv = {}): Promise<string> {
+export function airflowCli(s: Pick<RealAirflowServer, 'home' | 'target' | 'venv' | 'fabPermsFrozen'>, args: string[], timeoutMs = 180_000, env: NodeJS.ProcessEnv = {}): Promise<string> {
   return sh(path.join(s.venv, 'bin', 'airflow'), args, { env: { ...airflowEnv(s), ...env }, cwd: s.home, timeoutMs });
 }
 
@@ -194,6 +201,7 @@ export async function prepare(target: RealAirflowTarget): Promise<RealAirflowSer
   }
   await airflowCli(s, ['dags', 'reserialize']);
   await airflowCli(s, ['sync-perm', '--include-dags']);
+  if (target.authType !== 'AUTH_DB') s.fabPermsFrozen = true;
   return s;
 }
 
