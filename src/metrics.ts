@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { DRIFT_KINDS } from './reconcile/types';
 
 /**
  * Every Prometheus metric of the service, defined in one place.
@@ -201,8 +202,6 @@ export class Metrics {
   }
 }
 
-/** The drift kinds the planner reports (src/reconcile/types.ts Drift['kind']). */
-export const DRIFT_KINDS = ['extra-permissions', 'email-clash', 'unknown-role', 'unavailable-role', 'protected', 'unowned', 'username-collision'] as const;
 
 /**
  * Serves GET (and HEAD) /metrics on its own port; everything else is 404, other methods on /metrics 405.

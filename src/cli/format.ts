@@ -44,6 +44,7 @@ export function describeDrift(d: Drift): string {
       return `role ${d.role}: ${d.note}`;
     case 'protected':
     case 'unowned':
+    case 'awaiting-login':
     case 'username-collision':
       return `${d.username}: ${d.note}`;
   }

@@ -115,6 +115,12 @@ export const configSchema = z
         /** [api_auth] jwt_audience and jwt_issuer of the Airflow deployment. */
         jwtAudience: z.string().min(1).default('apache-airflow'),
         jwtIssuer: z.string().min(1).nullable().default(null),
+        /**
+         * false: never POST users; an account appears at the user's first SSO login (FAB AUTH_USER_REGISTRATION) and
+         * the next run adopts it and sets its roles. For SSO deployments where Airflow lets no one create users
+         * (FAB deletes can_create on Users at start unless [fab] update_fab_perms is off).
+         */
+        createUsers: z.boolean().default(true),
         /** Template of managed Airflow usernames: {userName} {externalId} {email} {emailLocalPart} {id}. */
         username: z.string().min(1).default('{userName}'),
         timeout: duration.default(10_000),

@@ -18,6 +18,8 @@ export interface PlanContext {
    * not parsed yet. Planned as drift, not as another 400, until the scheduled run tries again.
    */
   unavailableRoles?: ReadonlyMap<string, string>;
+  /** false (airflow.createUsers): missing accounts are awaited from the user's first SSO login, not created. */
+  createUsers?: boolean;
   /** Managed accounts in all of Airflow, when `observed` holds only some users (a change-triggered run). */
   managedUsers?: number;
 }
@@ -127,6 +129,10 @@ export function plan(desired: DesiredState, observed: Observed, ctx: PlanContext
     if (!current) {
       // No usable role: Airflow would assign its registration role instead (airflow-api.md §1.7); unknown-role says why.
       if (clashes || roles.length === 0) continue;
+      if (ctx.createUsers === false) {
+        drift.push({ kind: 'awaiting-login', username: d.username, note: `no Airflow account yet; created at the first SSO login, then given [${roles.join(', ')}]` });
+        continue;
+      }
       emailHolders.set(lower(d.email), d.username);
       creates.push({ kind: 'create-user', username: d.username, user: { ...d, roles }, reason: `provisioned by ${describeSources(d)}` });
       continue;

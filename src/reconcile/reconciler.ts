@@ -11,7 +11,7 @@ import { advanceObserved } from './advance';
 import { changedUsernames, restrictDesired } from './scope';
 import { checkSafety } from './safety';
 import { ownershipMap, type ReconcileState } from './state';
-import type { Action, ActionKind, ActionOutcome, DesiredRole, DesiredState, Drift, Plan, RunReport, RunResult, SafetyVerdict } from './types';
+import { DRIFT_KINDS, type Action, type ActionKind, type ActionOutcome, type DesiredRole, type DesiredState, type Drift, type Plan, type RunReport, type RunResult, type SafetyVerdict } from './types';
 
 /** Optional metric hooks; the composition root wires them to prom-client. */
 export interface ReconcileMetrics {
@@ -25,7 +25,7 @@ export interface ReconcileMetrics {
   onPending?(count: number): void;
 }
 
-export const DRIFT_KINDS: ReadonlyArray<Drift['kind']> = ['extra-permissions', 'email-clash', 'unknown-role', 'unavailable-role', 'protected', 'unowned', 'username-collision'];
+export { DRIFT_KINDS } from './types';
 
 export type ReconcilerConfig = Pick<Config, 'airflow' | 'roles' | 'deprovision' | 'safety'>;
 
@@ -147,6 +147,7 @@ export class Reconciler {
         serviceAccount: config.airflow.apiUser,
         deprovision: config.deprovision,
         rolePatch: desired.roles.length > 0 ? await this.rolePatch() : 'add',
+        createUsers: config.airflow.createUsers,
       };
       // A SCIM change: read and plan only the users whose wanted state changed since the last clean run (scope.ts).
       // Everything else, and a change touching an Admin holder (the last-Admin rule needs every account), reads all

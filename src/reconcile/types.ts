@@ -71,7 +71,14 @@ export type Drift =
   | { kind: 'protected'; username: string; note: string }
   | { kind: 'unowned'; username: string; note: string }
   /** Several SCIM identities claim one Airflow account, or one claims an account bound to another: nobody gets it. */
-  | { kind: 'username-collision'; username: string; scimUserIds: string[]; note: string };
+  | { kind: 'username-collision'; username: string; scimUserIds: string[]; note: string }
+  /** airflow.createUsers false: the account appears at the user's first SSO login, then gets its roles. */
+  | { kind: 'awaiting-login'; username: string; note: string };
+
+/** Every drift kind, in report order (metrics export each, zeros included). */
+export const DRIFT_KINDS = [
+  'extra-permissions', 'email-clash', 'unknown-role', 'unavailable-role', 'protected', 'unowned', 'username-collision', 'awaiting-login',
+] as const satisfies ReadonlyArray<Drift['kind']>;
 
 export interface Plan {
   actions: Action[];

@@ -15,7 +15,7 @@ runAirflowClientContract('Airflow 2.10 fake (/auth/fab/v1, basic auth)', async (
 runAirflowClientContract('Airflow 2.7 fake (/api/v1 only, detected)', async () => {
   const fake = await startFakeAirflow({ version: 2, airflowVersion: '2.7.3' });
   const client = createAirflowClient(
-    { url: fake.url, apiVersion: 'auto', apiUser: 'admin', apiPassword: 'admin', apiPasswordFile: null, jwtSecret: null, jwtSecretFile: null, jwtUserId: null, jwtAudience: 'apache-airflow', jwtIssuer: null, username: '{userName}', timeout: 5000, retries: 2, concurrency: 4 },
+    { url: fake.url, apiVersion: 'auto', apiUser: 'admin', apiPassword: 'admin', apiPasswordFile: null, jwtSecret: null, jwtSecretFile: null, jwtUserId: null, jwtAudience: 'apache-airflow', jwtIssuer: null, createUsers: true, username: '{userName}', timeout: 5000, retries: 2, concurrency: 4 },
     silentLogger(),
     { sleep: noSleep },
   );

@@ -16,7 +16,7 @@ runAirflowClientContract('Airflow 3.3 fake (JWT, /auth/fab/v1)', async () => {
 runAirflowClientContract('Airflow 3.3 fake (detected by createAirflowClient)', async () => {
   const fake = await startFakeAirflow({ version: 3 });
   const client = createAirflowClient(
-    { url: fake.url, apiVersion: 'auto', apiUser: 'admin', apiPassword: 'admin', apiPasswordFile: null, jwtSecret: null, jwtSecretFile: null, jwtUserId: null, jwtAudience: 'apache-airflow', jwtIssuer: null, username: '{userName}', timeout: 5000, retries: 2, concurrency: 4 },
+    { url: fake.url, apiVersion: 'auto', apiUser: 'admin', apiPassword: 'admin', apiPasswordFile: null, jwtSecret: null, jwtSecretFile: null, jwtUserId: null, jwtAudience: 'apache-airflow', jwtIssuer: null, createUsers: true, username: '{userName}', timeout: 5000, retries: 2, concurrency: 4 },
     silentLogger(),
     { sleep: noSleep },
   );

@@ -16,7 +16,7 @@ const fail = async (p: Promise<unknown>): Promise<AirflowError> => {
 const opts = (fake: FakeAirflow, apiUser = 'admin', apiPassword = 'admin') =>
   ({ url: fake.url, apiUser, apiPassword, timeoutMs: 2000, retries: 0, concurrency: 2 });
 const cfg = (url: string, apiVersion: AirflowConfig['apiVersion'] = 'auto'): AirflowConfig => ({
-  url, apiVersion, apiUser: 'admin', apiPassword: 'admin', apiPasswordFile: null, jwtSecret: null, jwtSecretFile: null, jwtUserId: null, jwtAudience: 'apache-airflow', jwtIssuer: null, username: '{userName}', timeout: 2000, retries: 1, concurrency: 2,
+  url, apiVersion, apiUser: 'admin', apiPassword: 'admin', apiPasswordFile: null, jwtSecret: null, jwtSecretFile: null, jwtUserId: null, jwtAudience: 'apache-airflow', jwtIssuer: null, createUsers: true, username: '{userName}', timeout: 2000, retries: 1, concurrency: 2,
 });
 
 describe('Airflow 2.x', () => {

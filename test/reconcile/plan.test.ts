@@ -15,6 +15,17 @@ const state = (over: Partial<DesiredState> = {}): DesiredState => ({ users: [], 
 const kinds = (p: Plan): string[] => p.actions.map((a) => `${a.kind} ${'username' in a ? a.username : a.role}`);
 
 describe('plan', () => {
+  test('createUsers false: a missing account is awaited from the first SSO login; once it exists it is adopted and given its roles', () => {
+    const desired = state({ users: [desiredUser('alice', ['Viewer'])] });
+    const waiting = plan(desired, { users: [], roles: BUILTIN_ROLES }, ctx({ createUsers: false }));
+    expect(waiting.actions).toEqual([]);
+    expect(waiting.drift).toEqual([{ kind: 'awaiting-login', username: 'alice', note: expect.stringContaining('first SSO login') }]);
+    // FAB created it at login with its registration role; the next run adopts it and sets the mapped roles.
+    const loggedIn = plan(desired, { users: [airflowUser('alice', ['Public'])], roles: BUILTIN_ROLES }, ctx({ createUsers: false }));
+    expect(loggedIn.actions.map((a) => a.kind)).toEqual(['adopt-user', 'update-user']);
+    expect(loggedIn.drift).toEqual([]);
+  });
+
   test('creates a desired user missing in Airflow', () => {
     const p = plan(state({ users: [desiredUser('alice', ['Viewer'])] }), { users: [], roles: BUILTIN_ROLES }, ctx());
     expect(p.actions).toEqual([{ kind: 'create-user', username: 'alice', user: desiredUser('alice', ['Viewer']), reason: 'provisioned by group: g' }]);

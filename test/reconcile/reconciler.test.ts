@@ -287,6 +287,6 @@ describe('Reconciler.runOnce', () => {
     const t = setup({ roles: { mappings: [{ group: 'airflow-users', roles: ['Ghost'] }] } });
     t.addUsers(['alice']);
     await t.reconciler.runOnce({ trigger: 'change' });
-    expect(t.seen.drift).toEqual({ 'extra-permissions': 0, 'email-clash': 0, 'unknown-role': 1, 'unavailable-role': 0, protected: 0, unowned: 0, 'username-collision': 0 });
+    expect(t.seen.drift).toEqual({ 'extra-permissions': 0, 'email-clash': 0, 'unknown-role': 1, 'unavailable-role': 0, protected: 0, unowned: 0, 'username-collision': 0, 'awaiting-login': 0 });
   });
 });
