@@ -4,6 +4,7 @@
  * requests in flight. Calls are counted by "METHOD /path-template".
  */
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import { Limiter } from '../core/limit';
 import type { Logger } from '../logger';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
@@ -59,27 +60,6 @@ export class HttpFailure extends Error {
   ) {
     super(status ? `${method} ${template} → ${status}` : `${method} ${template} → ${code ?? 'network error'}`);
     this.name = 'HttpFailure';
-  }
-}
-
-/** A counting semaphore. */
-export class Limiter {
-  private active = 0;
-  private readonly waiting: Array<() => void> = [];
-  constructor(private readonly max: number) {}
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.max) await new Promise<void>((r) => this.waiting.push(r));
-    else this.active++;
-    try {
-      return await fn();
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.active--;
-    }
-  }
-  get inFlight(): number {
-    return this.active;
   }
 }
 

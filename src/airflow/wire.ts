@@ -1,4 +1,5 @@
 /** Airflow JSON ↔ our types, and offset paging; shared by the 2.x and 3.x clients (doc §1.2, §2.3, §1.5). */
+import { forEachLimit } from '../core/limit';
 import type { Logger } from '../logger';
 import type { AirflowHttp, HttpMethod } from './http';
 import type { AirflowRole, AirflowUser, NewAirflowUser, Permission } from './types';
@@ -93,15 +94,10 @@ export async function pageAll<W, T>(
   const size = first.count; // the server's page size (it clamps limit)
   const offsets: number[] = [];
   for (let o = size; o < first.total; o += size) offsets.push(o);
-  let next = 0;
   let seen = first.total;
-  const worker = async () => {
-    while (next < offsets.length) {
-      const r = await read(offsets[next++]);
-      seen = Math.max(seen, r.total);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(PAGE_READ_CONCURRENCY, offsets.length) }, worker));
+  await forEachLimit(offsets, PAGE_READ_CONCURRENCY, async (offset) => {
+    seen = Math.max(seen, (await read(offset)).total);
+  });
   // Tail: users created while we paged.
   for (let offset = offsets.length ? offsets[offsets.length - 1] + size : size; offset < seen; offset += size) {
     const r = await read(offset);

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { AirflowError, type AirflowClient, type AirflowUserChange } from '../airflow/types';
 import type { AuditLog } from '../store/audit-types';
 import type { Clock } from '../core/clock';
+import { forEachLimit } from '../core/limit';
 import type { Action, ActionOutcome } from './types';
 import type { ReconcileState } from './state';
 
@@ -30,24 +31,12 @@ export async function applyActions(actions: Action[], deps: ApplyDeps, onProgres
   const outcomes = new Map<Action, ActionOutcome>();
   let done = 0;
   for (const p of [0, 1, 2]) {
-    await pool(
-      actions.filter((a) => phase(a) === p),
-      Math.max(1, deps.concurrency),
-      async (a) => {
-        outcomes.set(a, await applyOne(a, deps));
-        onProgress?.(++done, actions.length);
-      },
-    );
+    await forEachLimit(actions.filter((a) => phase(a) === p), deps.concurrency, async (a) => {
+      outcomes.set(a, await applyOne(a, deps));
+      onProgress?.(++done, actions.length);
+    });
   }
   return actions.map((a) => outcomes.get(a) as ActionOutcome);
-}
-
-async function pool<T>(items: T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(size, items.length) }, worker));
 }
 
 async function applyOne(action: Action, deps: ApplyDeps): Promise<ActionOutcome> {
