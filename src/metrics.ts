@@ -1,3 +1,4 @@
+import { listen } from './server/listen';
 import http from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -231,12 +232,5 @@ export function startMetricsServer(metrics: Metrics, port: number, host: string)
   });
   // Scrapers use keep-alive; don't let idle sockets hold shutdown for the default 5s.
   server.keepAliveTimeout = 5_000;
-  return new Promise((resolve, reject) => {
-    const onError = (err: Error) => reject(err);
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      resolve(server);
-    });
-  });
+  return listen(server, port, host, 'METRICS_PORT');
 }

@@ -2,7 +2,9 @@
 import { Command, Option } from 'commander';
 import { ConfigError, loadConfig } from '../config/load';
 import { parseDuration, since } from '../core/duration';
-import { buildContainer, type Container } from '../server/container';
+import { buildContainer, type Container, type ContainerOptions } from '../server/container';
+import { describeHolder } from '../store/lease-types';
+import { LeaseHeldError } from '../server/process-lease';
 import { startService } from '../server/serve';
 import { serviceStatus } from '../server/status';
 import { explainUser, formatExplanation } from '../reconcile/explain';
@@ -16,10 +18,10 @@ export const EXIT = { ok: 0, error: 1, blocked: 2 } as const;
 
 const configOption = () => new Option('-c, --config <file>', 'YAML config file to merge over the defaults (or AIRFLOW_SCIM_CONFIG)');
 
-function container(opts: { config?: string }, quiet = true): Container {
+function container(opts: { config?: string }, quiet = true, extra: Omit<ContainerOptions, 'logger'> = {}): Container {
   const config = loadConfig({ file: opts.config });
   // CLI commands log warnings and errors only, to stderr, so stdout stays parseable.
-  return buildContainer(config, { logger: createLogger(quiet ? 'warn' : config.logging.level) });
+  return buildContainer(config, { logger: createLogger(quiet ? 'warn' : config.logging.level), ...extra });
 }
 
 export function buildProgram(): Command {
@@ -133,20 +135,33 @@ export function buildProgram(): Command {
     .option('--dry-run', 'compute and print the plan, change nothing')
     .option('--json', 'print the run report as JSON')
     .option('--allow-mass-deprovision', 'apply deprovisions even beyond the safety limits (an admin decision, audited)')
+    .option('--wait <duration>', 'how long to wait for a reconcile run in progress (the service\'s or another CLI\'s) to finish; 0 = refuse at once', '2m')
     .addOption(configOption())
     .action(async (opts) => {
-      const c = container(opts);
+      const waitMs = parseDuration(opts.wait);
+      const c = container(opts, true, {
+        reconcileWaitMs: waitMs,
+        reconcilePurpose: `reconcile (cli${opts.dryRun ? ', dry run' : ''})`,
+        onReconcileWait: (h) => process.stderr.write(`waiting for the reconcile run in progress: ${describeHolder(h)} (up to ${opts.wait}; --wait 0 to refuse instead)\n`),
+      });
       if (!c.reconciler) {
         c.close();
         fail('AIRFLOW_URL is not set: there is no Airflow to reconcile with');
       }
       const tty = process.stderr.isTTY && !opts.json;
-      const report = await c.reconciler!.runOnce({
-        dryRun: !!opts.dryRun,
-        allowMassDeprovision: !!opts.allowMassDeprovision,
-        trigger: 'cli',
-        onProgress: tty ? (done: number, total: number) => process.stderr.write(`\rapplying ${done}/${total}`) : undefined,
-      });
+      let report;
+      try {
+        report = await c.reconciler!.runOnce({
+          dryRun: !!opts.dryRun,
+          allowMassDeprovision: !!opts.allowMassDeprovision,
+          trigger: 'cli',
+          onProgress: tty ? (done: number, total: number) => process.stderr.write(`\rapplying ${done}/${total}`) : undefined,
+        });
+      } catch (e) {
+        c.close();
+        if (e instanceof LeaseHeldError) fail(`${e.message}; nothing was changed (try again later, or --wait 5m)`);
+        throw e;
+      }
       if (tty && report.outcomes.length) process.stderr.write('\n');
       if (opts.allowMassDeprovision && !opts.dryRun)
         c.audit.record({ at: c.clock.now().toISOString(), source: 'admin', actor: 'cli', action: 'allow-mass-deprovision', outcome: 'success', detail: { result: report.result } });

@@ -110,6 +110,9 @@ export function parseConfig(raw: unknown, problems: string[] = []): Config {
   }
   if (result.success) {
     for (const p of usernameTemplateProblems(result.data.airflow.username)) problems.push(`airflow.username: ${p}`);
+    const srv = result.data.server;
+    if (srv.headersTimeout <= srv.keepAliveTimeout) problems.push(`server.headersTimeout: must be above server.keepAliveTimeout (${srv.headersTimeout} ms ≤ ${srv.keepAliveTimeout} ms)`);
+    if (srv.requestTimeout !== 0 && srv.requestTimeout < srv.headersTimeout) problems.push(`server.requestTimeout: must be 0 or at least server.headersTimeout (${srv.requestTimeout} ms < ${srv.headersTimeout} ms)`);
     if (!cron.validate(result.data.reconcile.schedule)) problems.push(`reconcile.schedule: "${result.data.reconcile.schedule}" is not a valid cron expression`);
   }
   if (problems.length || !result.success) throw new ConfigError(problems);

@@ -39,6 +39,14 @@ export const configSchema = z
         bodyLimit: z.string().default('1mb'),
         trustProxy: z.union([z.boolean(), z.number(), z.string()]).default(false),
         shutdownTimeout: duration.default(25_000),
+        /** Idle keep-alive connections are kept this long: above the 60 s idle timeout of common load balancers. */
+        keepAliveTimeout: duration.default(65_000),
+        /** Time to receive a request's headers; must exceed keepAliveTimeout (Node closes idle sockets by it). */
+        headersTimeout: duration.default(66_000),
+        /** Time to receive a whole request (headers and body). */
+        requestTimeout: duration.default(120_000),
+        /** Connections beyond this are refused; 0 = no limit. */
+        maxConnections: z.number().int().min(0).default(1000),
       })
       .strict()
       .prefault({}),

@@ -38,6 +38,13 @@ export interface ReconcilerDeps {
   logger: Logger;
   metrics?: ReconcileMetrics;
   newPassword?: () => string;
+  /** Cross-process exclusion (the 'reconcile' lease): taken before a run reads anything, released after it. */
+  lock?: RunLock;
+}
+
+/** One reconcile at a time per database, across processes; acquire() waits or throws (the caller's policy). */
+export interface RunLock {
+  acquire(trigger: RunReport['trigger']): Promise<{ release(): void }>;
 }
 
 export interface RunOptions {
@@ -71,13 +78,28 @@ export class Reconciler {
   private queue: Promise<unknown> = Promise.resolve();
   /** The Airflow view change-triggered runs plan against (see observed-cache.ts). */
   private cache: ObservedCache | null = null;
+  /** Id of the last applying run this instance saved; another id in the state means another process ran. */
+  private lastOwnRunId: number | undefined;
 
   constructor(private readonly deps: ReconcilerDeps) {}
 
   runOnce(opts: RunOptions): Promise<RunReport> {
-    const run = this.queue.then(() => this.run(opts));
+    const run = this.queue.then(() => this.locked(opts));
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  private async locked(opts: RunOptions): Promise<RunReport> {
+    const held = await this.deps.lock?.acquire(opts.trigger);
+    try {
+      // Another process (a CLI run) changed Airflow since our last run: the cached view is stale.
+      if (this.cache && this.deps.state.lastRun()?.id !== this.lastOwnRunId) this.cache = null;
+      const report = await this.run(opts);
+      if (!report.dryRun) this.lastOwnRunId = report.id;
+      return report;
+    } finally {
+      held?.release();
+    }
   }
 
   private async run(opts: RunOptions): Promise<RunReport> {

@@ -14,6 +14,9 @@ import { SqliteAuditLog } from '../store/sqlite-audit';
 import { SqliteIdentityStore } from '../store/sqlite-identity';
 import { SqliteTokenStore } from '../store/sqlite-tokens';
 import type { IdentityStore } from '../store/types';
+import type { LeaseRecord, LeaseStore } from '../store/lease-types';
+import { SqliteLeaseStore } from '../store/sqlite-lease';
+import { HeldLease } from './process-lease';
 
 /** Everything the service and the CLI need, built in one place (STYLE habit 11: the composition root). */
 export interface Container {
@@ -29,10 +32,23 @@ export interface Container {
   /** null when no AIRFLOW_URL is configured: the service then only stores SCIM state. */
   airflow: AirflowClient | null;
   reconciler: Reconciler | null;
+  /** One service and one reconcile run per database (lease-types.ts). */
+  leases: LeaseStore;
   close(): void;
 }
 
-export function buildContainer(config: Config, opts: { logger?: Logger; clock?: Clock } = {}): Container {
+export interface ContainerOptions {
+  logger?: Logger;
+  clock?: Clock;
+  /** How long a run waits for another process's run to finish before it gives up; default: forever (the service). */
+  reconcileWaitMs?: number;
+  /** Told once when a run has to wait, with the holder. */
+  onReconcileWait?: (holder: LeaseRecord) => void;
+  /** Purpose recorded in the reconcile lease, e.g. "reconcile (cli)". */
+  reconcilePurpose?: string;
+}
+
+export function buildContainer(config: Config, opts: ContainerOptions = {}): Container {
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? createLogger(config.logging.level);
   const db = openDatabase(config.database.path);
@@ -41,13 +57,25 @@ export function buildContainer(config: Config, opts: { logger?: Logger; clock?: 
   const tokens = new TokenService(new SqliteTokenStore(db), clock, config.scim.token);
   const state = new SqliteReconcileState(db);
   const metrics = new Metrics();
+  const leases = new SqliteLeaseStore(db);
+  const lock = {
+    acquire: (trigger: string) =>
+      HeldLease.waitFor('reconcile', opts.reconcilePurpose ?? `reconcile (service, ${trigger})`, {
+        store: leases,
+        clock: systemClock, // leases are about real processes: wall time, even under a test clock
+        database: config.database.path,
+        waitMs: opts.reconcileWaitMs ?? Infinity,
+        onWait: opts.onReconcileWait,
+        onLost: (h) => logger.error('lost the reconcile lease while running (the process stalled past its ttl)', { holder: h ?? null }),
+      }),
+  };
   const airflow = config.airflow.url
     ? createAirflowClient(config.airflow, logger.child({ component: 'airflow' }), {
         onCall: (endpoint: string, status: number | string) => metrics.airflowCall(endpoint, String(status)),
       })
     : null;
   const reconciler = airflow
-    ? new Reconciler({ store, airflow, state, audit, config, clock, logger: logger.child({ component: 'reconcile' }), metrics: reconcileHooks(metrics) })
+    ? new Reconciler({ store, airflow, state, audit, config, clock, logger: logger.child({ component: 'reconcile' }), metrics: reconcileHooks(metrics), lock })
     : null;
   return {
     config,
@@ -61,6 +89,7 @@ export function buildContainer(config: Config, opts: { logger?: Logger; clock?: 
     metrics,
     airflow,
     reconciler,
+    leases,
     close: () => db.close(),
   };
 }

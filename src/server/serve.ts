@@ -1,10 +1,14 @@
-import type http from 'node:http';
+import http from 'node:http';
+import { listen } from './listen';
+import type { Config } from '../config/schema';
 import type { AddressInfo } from 'node:net';
 import { startMetricsServer } from '../metrics';
 import { ReconcileLoop } from '../reconcile/trigger';
 import { createApp } from './app';
 import type { Container } from './container';
 import { serviceStatus } from './status';
+import { HeldLease } from './process-lease';
+import { systemClock } from '../core/clock';
 
 export interface RunningService {
   url: string;
@@ -19,6 +23,17 @@ export interface RunningService {
 export async function startService(c: Container): Promise<RunningService> {
   const log = c.logger.child({ component: 'serve' });
   let loop: ReconcileLoop | null = null;
+  // One service per database file (throws LeaseHeldError naming the holder and the path).
+  let stopRef: (() => Promise<void>) | null = null;
+  const lease = HeldLease.acquire('service', 'serve', {
+    store: c.leases,
+    clock: systemClock,
+    database: c.config.database.path,
+    onLost: (h) => {
+      log.error('lost the service lease: another process took the database; stopping so that only one writer remains', { holder: h ?? null });
+      void stopRef?.();
+    },
+  });
   const app = createApp({
     store: c.store,
     audit: c.audit,
@@ -39,11 +54,17 @@ export async function startService(c: Container): Promise<RunningService> {
       },
     },
   });
-  const server = await new Promise<http.Server>((resolve, reject) => {
-    const s = app.listen(c.config.server.port, c.config.server.host, () => resolve(s));
-    s.once('error', reject);
-  });
-  const metricsServer = await startMetricsServer(c.metrics, c.config.server.metricsPort, c.config.server.host);
+  const server = http.createServer(app);
+  applyServerLimits(server, c.config.server);
+  let metricsServer: http.Server;
+  try {
+    await listen(server, c.config.server.port, c.config.server.host, 'PORT');
+    metricsServer = await startMetricsServer(c.metrics, c.config.server.metricsPort, c.config.server.host);
+  } catch (e) {
+    server.close();
+    lease.release();
+    throw e;
+  }
   const port = (server.address() as AddressInfo).port;
   const metricsPort = (metricsServer.address() as AddressInfo).port;
   const url = `http://${displayHost(c.config.server.host)}:${port}/scim/v2`;
@@ -75,10 +96,20 @@ export async function startService(c: Container): Promise<RunningService> {
       await Promise.race([Promise.all([closed, loop?.stop()]), deadline]);
       server.closeAllConnections?.();
       await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
+      lease.release();
       c.close();
       log.info('stopped');
     })());
+  stopRef = stop;
   return { url, metricsUrl, server, loop, stop };
+}
+
+/** Keep-alive above common load-balancer idle timeouts (60 s), headers timeout above that (checked in load.ts). */
+export function applyServerLimits(server: http.Server, cfg: Config['server']): void {
+  server.keepAliveTimeout = cfg.keepAliveTimeout;
+  server.headersTimeout = cfg.headersTimeout;
+  server.requestTimeout = cfg.requestTimeout;
+  if (cfg.maxConnections > 0) server.maxConnections = cfg.maxConnections;
 }
 
 const displayHost = (h: string) => (h === '0.0.0.0' || h === '::' ? 'localhost' : h);
