@@ -8,6 +8,7 @@ import { createApp } from './app';
 import type { Container } from './container';
 import { serviceStatus } from './status';
 import { HeldLease } from './process-lease';
+import { AirflowHealthMonitor } from './airflow-health';
 import { systemClock } from '../core/clock';
 
 export interface RunningService {
@@ -23,6 +24,7 @@ export interface RunningService {
 export async function startService(c: Container): Promise<RunningService> {
   const log = c.logger.child({ component: 'serve' });
   let loop: ReconcileLoop | null = null;
+  const airflowHealth = c.airflow ? new AirflowHealthMonitor(c.airflow, c.clock) : null;
   // One service per database file (throws LeaseHeldError naming the holder and the path).
   let stopRef: (() => Promise<void>) | null = null;
   const lease = HeldLease.acquire('service', 'serve', {
@@ -49,7 +51,8 @@ export async function startService(c: Container): Promise<RunningService> {
         return true;
       },
       ready: async () => {
-        const s = await serviceStatus({ db: c.db, store: c.store, state: c.state, airflow: c.airflow });
+        // Never waits for Airflow: its state comes from the background check (airflow-health.ts).
+        const s = await serviceStatus({ db: c.db, store: c.store, state: c.state, airflow: c.airflow }, { probeAirflow: false, airflowCheck: () => airflowHealth!.current() });
         return { ready: s.ready, checks: s.checks };
       },
     },
@@ -70,6 +73,7 @@ export async function startService(c: Container): Promise<RunningService> {
   const url = `http://${displayHost(c.config.server.host)}:${port}/scim/v2`;
   const metricsUrl = `http://${displayHost(c.config.server.host)}:${metricsPort}/metrics`;
 
+  airflowHealth?.start();
   if (c.reconciler && c.config.reconcile.enabled) {
     loop = new ReconcileLoop({
       reconciler: c.reconciler,
@@ -90,6 +94,7 @@ export async function startService(c: Container): Promise<RunningService> {
   const stop = () =>
     (stopping ??= (async () => {
       log.info('shutting down: finishing in-flight requests and the current apply step');
+      airflowHealth?.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections?.();
       const deadline = new Promise<void>((resolve) => setTimeout(resolve, c.config.server.shutdownTimeout).unref());

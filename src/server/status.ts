@@ -31,7 +31,11 @@ export interface StatusDeps {
 }
 
 /** One answer for both /readyz and `airflow-scim status`, so they agree on what is wrong. */
-export async function serviceStatus(deps: StatusDeps, opts: { probeAirflow: boolean } = { probeAirflow: true }): Promise<ServiceStatus> {
+/**
+ * probeAirflow asks Airflow now (the CLI); airflowCheck reads what a background check found (/readyz, which must
+ * answer in milliseconds whatever Airflow does).
+ */
+export async function serviceStatus(deps: StatusDeps, opts: { probeAirflow: boolean; airflowCheck?: () => Check } = { probeAirflow: true }): Promise<ServiceStatus> {
   const database = safe(() => {
     deps.db.prepare('SELECT 1').get();
     return { ok: true };
@@ -41,7 +45,9 @@ export async function serviceStatus(deps: StatusDeps, opts: { probeAirflow: bool
     return v === MIGRATIONS.length ? { ok: true, detail: `schema version ${v}` } : { ok: false, detail: `schema version ${v}, expected ${MIGRATIONS.length}` };
   });
   let airflow: Check = { ok: true, detail: 'not configured (AIRFLOW_URL unset): SCIM only' };
-  if (deps.airflow && opts.probeAirflow) {
+  if (deps.airflow && opts.airflowCheck) {
+    airflow = opts.airflowCheck();
+  } else if (deps.airflow && opts.probeAirflow) {
     try {
       const info = await deps.airflow.info();
       airflow = { ok: true, detail: `Airflow ${info.version ?? info.apiVersion + '.x'} at ${info.basePath}, credentials accepted` };
