@@ -42,6 +42,8 @@ export class Metrics {
   readonly reconcileBlocked: Gauge<string>;
   readonly airflowApiCalls: Counter<'endpoint' | 'status'>;
 
+  private stateSource?: () => { pending: number; blocked: boolean; lastSuccessAt?: Date };
+
   constructor(opts: MetricsOptions = {}) {
     this.registry = new Registry();
     const registers = [this.registry];
@@ -192,8 +194,26 @@ export class Metrics {
     this.airflowApiCalls.inc({ endpoint, status: String(status) });
   }
 
+  /**
+   * Gauges read from shared state just before each scrape (pending changes, blocked, last success), so that they
+   * follow a run made by any process on the same database.
+   */
+  setStateSource(source: () => { pending: number; blocked: boolean; lastSuccessAt?: Date }): void {
+    this.stateSource = source;
+  }
+
   /** The exposition text (what GET /metrics returns). */
   text(): Promise<string> {
+    if (this.stateSource) {
+      try {
+        const v = this.stateSource();
+        this.pending(v.pending);
+        this.blocked(v.blocked);
+        if (v.lastSuccessAt) this.lastSuccess(v.lastSuccessAt);
+      } catch {
+        // The database did not answer: keep the last values; /readyz reports the database.
+      }
+    }
     return this.registry.metrics();
   }
 

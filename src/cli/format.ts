@@ -59,7 +59,10 @@ export function formatReport(r: RunReport): string {
   });
   const out: string[] = [];
   out.push(r.dryRun ? 'Plan (dry run: nothing applied)' : 'Plan');
-  out.push(rows.length ? table(['ACTION', 'TARGET', 'CHANGE', 'STATUS', 'REASON'], rows) : '  nothing to do: Airflow matches the IdP');
+  if (rows.length) out.push(table(['ACTION', 'TARGET', 'CHANGE', 'STATUS', 'REASON'], rows));
+  // A failed run made no plan: "nothing to do" would be a lie.
+  else if (r.result === 'failed') out.push(`  no plan: the run failed before a plan was made: ${r.error ?? 'see the log'}`);
+  else out.push('  nothing to do: Airflow matches the IdP');
   if (r.plan.drift.length) {
     out.push('', 'Drift reported, not changed:');
     for (const d of r.plan.drift) out.push(`  - ${describeDrift(d)}`);

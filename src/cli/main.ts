@@ -183,7 +183,14 @@ export function buildProgram(): Command {
       if (opts.json) process.stdout.write(JSON.stringify(s, null, 2) + '\n');
       else {
         const rows = Object.entries(s.checks).map(([k, v]) => [k, v.ok ? 'ok' : 'PROBLEM', v.detail ?? '']);
-        process.stdout.write(`${s.ready ? 'ready' : 'NOT READY'}; ${s.pendingChanges} SCIM change(s) not yet reconciled\n${table(['CHECK', 'STATE', 'DETAIL'], rows)}\n`);
+        const run = (label: string, r: typeof s.lastRun) =>
+          r ? `${label}: ${r.result} at ${r.finished} (${r.origin}, trigger ${r.trigger})${r.error ? `: ${r.error}` : ''}\n` : '';
+        process.stdout.write(
+          `${s.ready ? 'ready' : 'NOT READY'}; ${s.pendingChanges} SCIM change(s) not yet reconciled\n` +
+            run('last run', s.lastRun) +
+            (s.lastCliRun && s.lastCliRun !== s.lastRun && s.lastCliRun.finished !== s.lastRun?.finished ? run('last CLI run', s.lastCliRun) : '') +
+            `${table(['CHECK', 'STATE', 'DETAIL'], rows)}\n`,
+        );
       }
       process.exitCode = s.ready && Object.values(s.checks).every((x) => x.ok) ? 0 : 1;
     });

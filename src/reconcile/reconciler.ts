@@ -10,7 +10,8 @@ import { plan as makePlan, type Observed } from './plan';
 import { advanceObserved, type ObservedCache } from './observed-cache';
 import { checkSafety } from './safety';
 import { ownershipMap, type ReconcileState } from './state';
-import type { ActionKind, ActionOutcome, Drift, Plan, RunReport, RunResult, SafetyVerdict } from './types';
+import { KV_BLOCKED, KV_LAST_SUCCESS, pendingChanges } from './view';
+import type { ActionKind, ActionOutcome, Drift, Plan, RunOrigin, RunReport, RunResult, SafetyVerdict } from './types';
 
 /** Optional metric hooks; the composition root wires them to prom-client. */
 export interface ReconcileMetrics {
@@ -40,6 +41,8 @@ export interface ReconcilerDeps {
   newPassword?: () => string;
   /** Cross-process exclusion (the 'reconcile' lease): taken before a run reads anything, released after it. */
   lock?: RunLock;
+  /** Recorded in every run: the service's loop or a one-off CLI command; default 'service'. */
+  origin?: RunOrigin;
 }
 
 /** One reconcile at a time per database, across processes; acquire() waits or throws (the caller's policy). */
@@ -54,9 +57,7 @@ export interface RunOptions {
   onProgress?: ProgressFn;
 }
 
-/** kv keys (ReconcileState). */
-export const KV_BLOCKED = 'blocked';
-export const KV_LAST_SUCCESS = 'lastSuccess';
+export { KV_BLOCKED, KV_LAST_SUCCESS } from './view';
 
 const EMPTY_PLAN: Plan = { actions: [], drift: [], unchanged: 0, managedUsers: 0 };
 const EMPTY_VERDICT: SafetyVerdict = { allowed: [], held: [], blocked: null };
@@ -151,7 +152,10 @@ export class Reconciler {
         this.cache = failed.length === 0 && this.cache ? { ...this.cache, observed: advanceObserved({ users, roles }, outcomes) } : null;
         // A failure outranks a block: the loop retries failures soon; a block waits for an operator or the window.
         result = failed.length > 0 ? 'partial' : verdict.held.length > 0 ? 'blocked' : outcomes.length > 0 ? 'applied' : 'nothing-to-do';
-        if (failed.length > 0) transient = failed.some((o) => o.transient === true);
+        if (failed.length > 0) {
+          transient = failed.some((o) => o.transient === true);
+          error = `${failed.length} of ${outcomes.length} action(s) failed; first: ${failed[0].action.kind} ${'username' in failed[0].action ? failed[0].action.username : failed[0].action.role}: ${failed[0].error ?? 'unknown error'}`;
+        }
         this.recordVerdict(verdict, started);
         if (failed.length === 0) this.recordSuccess(seq, result === 'blocked');
       }
@@ -164,6 +168,7 @@ export class Reconciler {
 
     const report: RunReport = {
       trigger: opts.trigger,
+      origin: this.deps.origin ?? 'service',
       dryRun,
       started: started.toISOString(),
       finished: clock.now().toISOString(),
@@ -221,6 +226,7 @@ export class Reconciler {
     const line = {
       component: 'reconcile',
       trigger: report.trigger,
+      origin: report.origin,
       dryRun: report.dryRun,
       result: report.result,
       seq: report.seq,
@@ -241,8 +247,7 @@ export class Reconciler {
     if (report.result !== 'failed') {
       for (const kind of DRIFT_KINDS) metrics?.onDrift?.(kind, report.plan.drift.filter((d) => d.kind === kind).length);
     }
-    const last = this.deps.state.getKv(KV_LAST_SUCCESS);
-    metrics?.onPending?.(Math.max(0, this.deps.store.latestSeq() - (last ? ((JSON.parse(last) as { seq?: number }).seq ?? 0) : 0)));
+    metrics?.onPending?.(pendingChanges(this.deps.store, this.deps.state));
     metrics?.onRun?.(report);
   }
 }

@@ -17,6 +17,8 @@ import type { IdentityStore } from '../store/types';
 import type { LeaseRecord, LeaseStore } from '../store/lease-types';
 import { SqliteLeaseStore } from '../store/sqlite-lease';
 import { HeldLease } from './process-lease';
+import type { RunOrigin } from '../reconcile/types';
+import { blockedView, lastSuccess, pendingChanges } from '../reconcile/view';
 
 /** Everything the service and the CLI need, built in one place (STYLE habit 11: the composition root). */
 export interface Container {
@@ -46,6 +48,8 @@ export interface ContainerOptions {
   onReconcileWait?: (holder: LeaseRecord) => void;
   /** Purpose recorded in the reconcile lease, e.g. "reconcile (cli)". */
   reconcilePurpose?: string;
+  /** Recorded in every run; default 'service'. */
+  origin?: RunOrigin;
 }
 
 export function buildContainer(config: Config, opts: ContainerOptions = {}): Container {
@@ -57,7 +61,13 @@ export function buildContainer(config: Config, opts: ContainerOptions = {}): Con
   const tokens = new TokenService(new SqliteTokenStore(db), clock, config.scim.token);
   const state = new SqliteReconcileState(db);
   const metrics = new Metrics();
+  const airflowConfigured = !!config.airflow.url;
   const leases = new SqliteLeaseStore(db);
+  // Gauges that describe the database, not this process, are read at scrape time: a CLI run shows at once.
+  metrics.setStateSource(() => {
+    const last = lastSuccess(state);
+    return { pending: airflowConfigured ? pendingChanges(store, state) : 0, blocked: blockedView(state) !== undefined, lastSuccessAt: last ? new Date(last.at) : undefined };
+  });
   const lock = {
     acquire: (trigger: string) =>
       HeldLease.waitFor('reconcile', opts.reconcilePurpose ?? `reconcile (service, ${trigger})`, {
@@ -75,7 +85,7 @@ export function buildContainer(config: Config, opts: ContainerOptions = {}): Con
       })
     : null;
   const reconciler = airflow
-    ? new Reconciler({ store, airflow, state, audit, config, clock, logger: logger.child({ component: 'reconcile' }), metrics: reconcileHooks(metrics), lock })
+    ? new Reconciler({ store, airflow, state, audit, config, clock, logger: logger.child({ component: 'reconcile' }), metrics: reconcileHooks(metrics), lock, origin: opts.origin ?? 'service' })
     : null;
   return {
     config,
@@ -98,13 +108,11 @@ export function buildContainer(config: Config, opts: ContainerOptions = {}): Con
 function reconcileHooks(metrics: Metrics) {
   return {
     onRun: (report: { result: string; started: string; finished: string }) => {
-      // runFinished also records the last success time for applied / nothing-to-do.
+      // Blocked, pending and last success come from the database at scrape time (setStateSource above).
       metrics.runFinished(report.result, (Date.parse(report.finished) - Date.parse(report.started)) / 1000, new Date(report.finished));
-      metrics.blocked(report.result === 'blocked');
     },
     onAction: (kind: string, ok: boolean) => metrics.action(kind, ok),
     onDrift: (kind: string, n: number) => metrics.drift(kind, n),
     onLag: (seconds: number) => metrics.lag(seconds),
-    onPending: (n: number) => metrics.pending(n),
   };
 }

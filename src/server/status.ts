@@ -2,6 +2,8 @@ import type { Db } from '../store/database';
 import { MIGRATIONS } from '../store/migrations';
 import type { AirflowClient } from '../airflow/types';
 import type { ReconcileState } from '../reconcile/state';
+import { runOrigin, type RunOrigin, type RunReport } from '../reconcile/types';
+import { blockedView, pendingChanges as pendingChanges_ } from '../reconcile/view';
 import type { IdentityStore } from '../store/types';
 
 export interface Check {
@@ -18,10 +20,34 @@ export interface ServiceStatus {
     airflow: Check;
     reconcile: Check;
   };
-  lastRun?: { result: string; started: string; finished: string; error?: string };
+  /** The run that decides the reconcile check: the service's latest, or a newer CLI run that did not fail. */
+  lastRun?: RunSummary;
+  /** The latest one-off CLI run, whatever its result (a failed one is reported here, not as the service's problem). */
+  lastCliRun?: RunSummary;
+  /** pendingChanges() in view.ts: the same number /metrics exports as reconcile_pending_changes. */
   pendingChanges: number;
   blocked?: unknown;
 }
+
+export interface RunSummary {
+  result: string;
+  trigger: string;
+  origin: RunOrigin;
+  started: string;
+  finished: string;
+  error?: string;
+}
+
+const summary = (r: RunReport): RunSummary => ({
+  result: r.result,
+  trigger: r.trigger,
+  origin: runOrigin(r),
+  started: r.started,
+  finished: r.finished,
+  ...(r.error ? { error: r.error } : {}),
+});
+
+const FAILED = new Set(['failed', 'partial']);
 
 export interface StatusDeps {
   db: Db;
@@ -58,22 +84,26 @@ export async function serviceStatus(deps: StatusDeps, opts: { probeAirflow: bool
     airflow = { ok: true, detail: 'configured (not probed)' };
   }
   // A broken database already fails the checks above; here its reads just come back empty.
-  const lastRun = attempt(() => deps.state.lastRun());
-  const blockedRaw = attempt(() => deps.state.getKv('blocked'));
-  const blocked = blockedRaw ? JSON.parse(blockedRaw) : undefined;
-  const seenSeq = lastRun?.seq ?? 0;
-  const pendingChanges = deps.airflow ? Math.max(0, deps.store.latestSeq() - seenSeq) : 0;
+  const serviceRun = attempt(() => deps.state.lastRun({ origin: 'service' }));
+  const cliRun = attempt(() => deps.state.lastRun({ origin: 'cli' }));
+  const cliOk = attempt(() => deps.state.lastRun({ origin: 'cli', ok: true }));
+  // A one-off CLI run that failed is the operator's to see (lastCliRun), not the service's state.
+  const lastRun = cliOk && (!serviceRun || (cliOk.id ?? 0) > (serviceRun.id ?? 0)) ? cliOk : serviceRun;
+  const blocked = attempt(() => blockedView(deps.state));
+  const pendingChanges = deps.airflow ? (attempt(() => pendingChanges_(deps.store, deps.state)) ?? 0) : 0;
   let reconcile: Check;
   if (!deps.airflow) reconcile = { ok: true, detail: 'idle: no Airflow configured' };
-  else if (blocked) reconcile = { ok: false, detail: `deprovisions held by the safety limits: ${blocked.reason ?? 'see status'}` };
+  else if (blocked)
+    reconcile = { ok: false, detail: `BLOCKED: ${blocked.held.length} deprovision(s) held by the safety limits (${blocked.reason}); if intended: airflow-scim reconcile --allow-mass-deprovision` };
   else if (!lastRun) reconcile = { ok: true, detail: 'no run yet' };
   else if (lastRun.result === 'failed' || lastRun.result === 'partial')
-    reconcile = { ok: false, detail: `last run ${lastRun.result} at ${lastRun.finished}${lastRun.error ? ': ' + lastRun.error : ''}` };
-  else reconcile = { ok: true, detail: `last run ${lastRun.result} at ${lastRun.finished}` };
+    reconcile = { ok: false, detail: `last run ${lastRun.result} at ${lastRun.finished} (${runOrigin(lastRun)}, ${lastRun.trigger}): ${lastRun.error ?? 'see the log'}` };
+  else reconcile = { ok: true, detail: `last run ${lastRun.result} at ${lastRun.finished} (${runOrigin(lastRun)}, ${lastRun.trigger})` };
   return {
     ready: isCheck(database) && database.ok && isCheck(migrations) && migrations.ok,
     checks: { database: asCheck(database), migrations: asCheck(migrations), airflow, reconcile },
-    lastRun: lastRun ? { result: lastRun.result, started: lastRun.started, finished: lastRun.finished, error: lastRun.error } : undefined,
+    lastRun: lastRun ? summary(lastRun) : undefined,
+    lastCliRun: cliRun ? summary(cliRun) : undefined,
     pendingChanges,
     blocked,
   };
