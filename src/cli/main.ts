@@ -13,6 +13,7 @@ import { TokenExistsError } from '../store/token-types';
 import { describeHolder } from '../store/lease-types';
 import { LeaseHeldError } from '../server/process-lease';
 import { ListenError } from '../server/listen';
+import { DatabasePathError } from '../store/database-path';
 import { formatReport, planCounts, table } from './format';
 import { runDemo } from './demo';
 import { CliError, openCli } from './context';
@@ -311,7 +312,7 @@ if (require.main === module) {
     .parseAsync(process.argv)
     .catch((e: unknown) => {
       // Errors the user can act on are printed as they are; anything else too, without a stack.
-      if (e instanceof ConfigError || e instanceof CliError || e instanceof LeaseHeldError || e instanceof ListenError) fail(e.message);
+      if (e instanceof ConfigError || e instanceof CliError || e instanceof LeaseHeldError || e instanceof ListenError || e instanceof DatabasePathError) fail(e.message);
       fail((e as Error).message);
     });
 }

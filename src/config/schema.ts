@@ -72,7 +72,12 @@ export const configSchema = z
     airflow: z
       .object({
         /** Base URL of the Airflow webserver / API server, e.g. http://airflow-webserver:8080. */
-        url: z.string().url().nullable().default(null),
+        url: z
+          .string()
+          .url()
+          .refine((u) => /^https?:\/\//i.test(u), 'must start with http:// or https:// (e.g. http://airflow-webserver:8080)')
+          .nullable()
+          .default(null),
         apiVersion: z.enum(['2', '3', 'auto']).default('auto'),
         /** The API service account (AIRFLOW_USERNAME / AIRFLOW_PASSWORD or AIRFLOW_PASSWORD_FILE). */
         apiUser: z.string().min(1).nullable().default(null),

@@ -9,7 +9,8 @@ import { SqliteReconcileState } from '../reconcile/sqlite-state';
 import type { ReconcileState } from '../reconcile/state';
 import { TokenService } from '../scim/tokens';
 import type { AuditLog } from '../store/audit-types';
-import { openDatabase, type Db } from '../store/database';
+import type { Db } from '../store/database';
+import { openDatabaseChecked } from '../store/database-path';
 import { SqliteAuditLog } from '../store/sqlite-audit';
 import { SqliteIdentityStore } from '../store/sqlite-identity';
 import { SqliteTokenStore } from '../store/sqlite-tokens';
@@ -55,7 +56,7 @@ export interface ContainerOptions {
 export function buildContainer(config: Config, opts: ContainerOptions = {}): Container {
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? createLogger(config.logging.level);
-  const db = openDatabase(config.database.path);
+  const db = openDatabaseChecked(config.database.path);
   const audit = new SqliteAuditLog(db);
   const store = new SqliteIdentityStore(db, audit, clock, uuidGenerator);
   const tokens = new TokenService(new SqliteTokenStore(db), clock, config.scim.token);
