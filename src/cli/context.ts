@@ -39,5 +39,5 @@ export function openCli(opts: { config?: string }, o: OpenOptions = {}): Contain
   }
   const { readOnly: _r, verbose, ...rest } = o;
   // CLI commands log warnings and errors only, to stderr, so stdout stays parseable.
-  return buildContainer(config, { logger: createLogger(verbose ? config.logging.level : 'warn'), ...rest });
+  return buildContainer(config, { logger: createLogger(verbose ? config.logging.level : 'warn', { format: config.logging.format }), ...rest });
 }

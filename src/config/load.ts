@@ -33,6 +33,7 @@ export const ENV_KEYS: Record<string, string[]> = {
   PUBLIC_URL: ['server', 'publicUrl'],
   DATABASE_PATH: ['database', 'path'],
   LOG_LEVEL: ['logging', 'level'],
+  LOG_FORMAT: ['logging', 'format'],
   SCIM_TOKEN: ['scim', 'token'],
   AIRFLOW_URL: ['airflow', 'url'],
   AIRFLOW_API_VERSION: ['airflow', 'apiVersion'],

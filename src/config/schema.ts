@@ -52,7 +52,11 @@ export const configSchema = z
       .prefault({}),
     database: z.object({ path: z.string().min(1).default('./data/airflow-scim.db') }).strict().prefault({}),
     logging: z
-      .object({ level: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info') })
+      .object({
+        level: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
+        /** pretty: readable lines; json: one object per line; auto: pretty on a terminal, JSON otherwise. */
+        format: z.enum(['auto', 'pretty', 'json']).default('auto'),
+      })
       .strict()
       .prefault({}),
     scim: z

@@ -55,7 +55,7 @@ export interface ContainerOptions {
 
 export function buildContainer(config: Config, opts: ContainerOptions = {}): Container {
   const clock = opts.clock ?? systemClock;
-  const logger = opts.logger ?? createLogger(config.logging.level);
+  const logger = opts.logger ?? createLogger(config.logging.level, { format: config.logging.format });
   const db = openDatabaseChecked(config.database.path);
   const audit = new SqliteAuditLog(db);
   const store = new SqliteIdentityStore(db, audit, clock, uuidGenerator);
