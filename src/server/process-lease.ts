@@ -92,6 +92,25 @@ export class HeldLease {
     }
   }
 
+  /**
+   * For `serve`: a live holder renews every ttl/3, so its lease always has more than 2/3 of the ttl left. One with
+   * less missed a renewal and is probably gone (a crashed pod on another node): wait for it to expire, once, instead
+   * of failing a restart. A live holder still refuses at once.
+   */
+  static async acquireOrOutlast(name: LeaseName, purpose: string, opts: LeaseOptions & { onWait?: (holder: LeaseRecord) => void }): Promise<HeldLease> {
+    try {
+      return HeldLease.acquire(name, purpose, opts);
+    } catch (e) {
+      if (!(e instanceof LeaseHeldError)) throw e;
+      const ttl = opts.ttlMs ?? DEFAULT_TTL_MS;
+      const left = Date.parse(e.holder.expiresAt) - opts.clock.now().getTime();
+      if (left > (ttl * 2) / 3) throw e;
+      opts.onWait?.(e.holder);
+      await new Promise((r) => setTimeout(r, Math.max(0, left) + 250));
+      return HeldLease.acquire(name, purpose, opts);
+    }
+  }
+
   renew(): boolean {
     const ok = this.opts.store.renew(this.name, this.owner.id, this.opts.ttlMs ?? DEFAULT_TTL_MS, this.opts.clock.now());
     if (!ok) {

@@ -8,6 +8,7 @@ import { createApp } from './app';
 import type { Container } from './container';
 import { serviceStatus } from './status';
 import { HeldLease } from './process-lease';
+import { describeHolder } from '../store/lease-types';
 import { AirflowHealthMonitor } from './airflow-health';
 import { systemClock } from '../core/clock';
 
@@ -27,10 +28,11 @@ export async function startService(c: Container): Promise<RunningService> {
   const airflowHealth = c.airflow ? new AirflowHealthMonitor(c.airflow, c.clock) : null;
   // One service per database file (throws LeaseHeldError naming the holder and the path).
   let stopRef: (() => Promise<void>) | null = null;
-  const lease = HeldLease.acquire('service', 'serve', {
+  const lease = await HeldLease.acquireOrOutlast('service', 'serve', {
     store: c.leases,
     clock: systemClock,
     database: c.config.database.path,
+    onWait: (h) => log.warn('the service lease is held by a holder that stopped renewing it; waiting for it to expire', { holder: describeHolder(h), database: c.config.database.path }),
     onLost: (h) => {
       log.error('lost the service lease: another process took the database; stopping so that only one writer remains', { holder: h ?? null });
       void stopRef?.();

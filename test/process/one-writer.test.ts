@@ -38,11 +38,11 @@ async function deadPid(): Promise<number> {
   return child.pid!;
 }
 
-function writeLease(dbPath: string, row: { pid: number; host: string; expiresInMs: number }) {
+function writeLease(dbPath: string, row: { pid: number; host: string; expiresInMs: number; name?: string }) {
   const db = openDatabase(dbPath);
   try {
     db.prepare('INSERT OR REPLACE INTO leases (name, holder_id, pid, host, purpose, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
-      'reconcile',
+      row.name ?? 'reconcile',
       'crashed-holder',
       row.pid,
       row.host,
@@ -88,6 +88,27 @@ describe('one writer per database', () => {
     }
     // The holder crashed (SIGKILL): its lease does not keep the next serve out.
     const next = await startServe({ DATABASE_PATH: s.db });
+    next.child.kill('SIGTERM');
+    expect(await next.exited).toBe(0);
+  });
+
+  it('serve on another host\'s lease: refused while it is renewed, started once a stale one expires', async () => {
+    const s = seed(tempDir('lease-stale-'), 0);
+    // Renewed moments ago (29 of 30 s left): a live holder, refused at once.
+    writeLease(s.db, { name: 'service', pid: 7, host: 'old-pod', expiresInMs: 29_000 });
+    const port = await freePort();
+    const refused = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [CLI, 'serve'], { env: { ...process.env, DATABASE_PATH: s.db, HOST: '127.0.0.1', PORT: String(port), METRICS_PORT: '0' }, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/pid 7 on host old-pod/);
+    // Missed its renewals (2 s left): a crashed pod; the new serve waits it out and starts.
+    writeLease(s.db, { name: 'service', pid: 7, host: 'old-pod', expiresInMs: 2_000 });
+    const next = await startServe({ DATABASE_PATH: s.db, LOG_LEVEL: 'warn' });
+    expect(next.stderr()).toMatch(/stopped renewing it; waiting for it to expire/);
     next.child.kill('SIGTERM');
     expect(await next.exited).toBe(0);
   });
