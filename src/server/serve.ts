@@ -35,7 +35,9 @@ export async function startService(c: Container): Promise<RunningService> {
     onWait: (h) => log.warn('the service lease is held by a holder that stopped renewing it; waiting for it to expire', { holder: describeHolder(h), database: c.config.database.path }),
     onLost: (h) => {
       log.error('lost the service lease: another process took the database; stopping so that only one writer remains', { holder: h ?? null });
-      void stopRef?.();
+      void stopRef?.().then(() => {
+        process.exitCode = 1; // not a clean stop: another process owns the database now
+      });
     },
   });
   const app = createApp({

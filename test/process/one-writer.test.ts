@@ -113,6 +113,20 @@ describe('one writer per database', () => {
     expect(await next.exited).toBe(0);
   });
 
+  it('a serve whose lease was taken over (it stalled past the ttl) stops with exit 1 instead of writing beside the new holder', async () => {
+    const s = seed(tempDir('lease-lost-'), 0);
+    const svc = await startServe({ DATABASE_PATH: s.db });
+    const db = openDatabase(s.db);
+    try {
+      db.prepare("UPDATE leases SET holder_id = 'usurper', pid = 7, host = 'other-pod' WHERE name = 'service'").run();
+    } finally {
+      db.close();
+    }
+    // The next renewal (every 10 s) finds the lease gone.
+    expect(await svc.exited).toBe(1);
+    expect(svc.stderr()).toMatch(/lost the service lease/);
+  }, 30_000);
+
   it('two CLI reconciles started together: one waits for the other, no duplicate create, no conflict', async () => {
     const s = seed(tempDir('lease-two-cli-'), 120);
     fake.faults.latencyMs = 2;
