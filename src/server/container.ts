@@ -37,6 +37,8 @@ export interface Container {
   reconciler: Reconciler | null;
   /** One service and one reconcile run per database (lease-types.ts). */
   leases: LeaseStore;
+  /** Ends any wait for the reconcile lease (on shutdown, so a stop never waits for another process's run). */
+  stopWaiting(): void;
   close(): void;
 }
 
@@ -69,6 +71,7 @@ export function buildContainer(config: Config, opts: ContainerOptions = {}): Con
     const last = lastSuccess(state);
     return { pending: airflowConfigured ? pendingChanges(store, state) : 0, blocked: blockedView(state) !== undefined, lastSuccessAt: last ? new Date(last.at) : undefined };
   });
+  const waits = new AbortController();
   const lock = {
     acquire: (trigger: string) =>
       HeldLease.waitFor('reconcile', opts.reconcilePurpose ?? `reconcile (service, ${trigger})`, {
@@ -77,6 +80,7 @@ export function buildContainer(config: Config, opts: ContainerOptions = {}): Con
         database: config.database.path,
         waitMs: opts.reconcileWaitMs ?? Infinity,
         onWait: opts.onReconcileWait,
+        signal: waits.signal,
         onLost: (h) => logger.error('lost the reconcile lease while running (the process stalled past its ttl)', { holder: h ?? null }),
       }),
   };
@@ -101,6 +105,7 @@ export function buildContainer(config: Config, opts: ContainerOptions = {}): Con
     airflow,
     reconciler,
     leases,
+    stopWaiting: () => waits.abort(),
     close: () => db.close(),
   };
 }

@@ -76,11 +76,12 @@ export class HeldLease {
   static async waitFor(
     name: LeaseName,
     purpose: string,
-    opts: LeaseOptions & { waitMs: number; pollMs?: number; onWait?: (holder: LeaseRecord) => void },
+    opts: LeaseOptions & { waitMs: number; pollMs?: number; onWait?: (holder: LeaseRecord) => void; signal?: AbortSignal },
   ): Promise<HeldLease> {
     const until = opts.clock.now().getTime() + opts.waitMs;
     let told = false;
     for (;;) {
+      if (opts.signal?.aborted) throw new Error(`stopped while waiting for the ${name} lease`);
       try {
         return HeldLease.acquire(name, purpose, opts);
       } catch (e) {

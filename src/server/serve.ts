@@ -99,6 +99,7 @@ export async function startService(c: Container): Promise<RunningService> {
     (stopping ??= (async () => {
       log.info('shutting down: finishing in-flight requests and the current apply step');
       airflowHealth?.stop();
+      c.stopWaiting();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections?.();
       const deadline = new Promise<void>((resolve) => setTimeout(resolve, c.config.server.shutdownTimeout).unref());
