@@ -13,6 +13,7 @@ import { TokenExistsError } from '../store/token-types';
 import { describeHolder } from '../store/lease-types';
 import { LeaseHeldError } from '../server/process-lease';
 import { ListenError } from '../server/listen';
+import { forcedVersionMismatch } from '../server/version-check';
 import { DatabasePathError } from '../store/database-path';
 import { formatReport, planCounts, table } from './format';
 import { runDemo } from './demo';
@@ -163,6 +164,7 @@ export function buildProgram(): Command {
         if (interactive) {
           const planned = await runReconcile(c, { dryRun: true, allowMassDeprovision: !!opts.allowMassDeprovision, progress: false });
           print(planned);
+          await nameVersionMismatch(c, planned);
           if (planned.result === 'failed') return void (process.exitCode = EXIT.error);
           if (planned.plan.actions.length === 0) return void (process.exitCode = EXIT.ok);
           if (!(await confirm('\nApply these changes? The run plans again on fresh state. Only "yes" is accepted: '))) {
@@ -174,6 +176,7 @@ export function buildProgram(): Command {
         if (opts.allowMassDeprovision && !opts.dryRun)
           c.audit.record({ at: c.clock.now().toISOString(), source: 'admin', actor: 'cli', action: 'allow-mass-deprovision', outcome: 'success', detail: { result: report.result } });
         print(report);
+        await nameVersionMismatch(c, report);
         process.exitCode = reconcileExit(report, !!opts.detailedExitcode);
       } finally {
         c.close();
@@ -188,7 +191,10 @@ export function buildProgram(): Command {
     .addOption(configOption())
     .action(async (opts) => {
       const c = openCli(opts, { readOnly: true });
-      const s = await serviceStatus({ db: c.db, store: c.store, state: c.state, airflow: c.airflow }, { probeAirflow: opts.probe });
+      const s = await serviceStatus(
+        { db: c.db, store: c.store, state: c.state, airflow: c.airflow },
+        { probeAirflow: opts.probe, diagnose: () => forcedVersionMismatch(c.config.airflow, c.logger) },
+      );
       c.close();
       if (opts.json) process.stdout.write(JSON.stringify(s, null, 2) + '\n');
       else {
@@ -284,6 +290,13 @@ async function runReconcile(c: Container, o: { dryRun: boolean; allowMassDeprovi
   });
   if (tty && report.outcomes.length) process.stderr.write('\n');
   return report;
+}
+
+/** A run that failed under a forced AIRFLOW_API_VERSION: say whether the server runs another version. */
+async function nameVersionMismatch(c: Container, report: RunReport): Promise<void> {
+  if (report.result !== 'failed') return;
+  const mismatch = await forcedVersionMismatch(c.config.airflow, c.logger);
+  if (mismatch) process.stderr.write(`error: ${mismatch}\n`);
 }
 
 /** Exit code of a run; see EXIT and DETAILED_EXIT. */

@@ -16,6 +16,8 @@ export class AirflowHealthMonitor {
     private readonly airflow: Pick<AirflowClient, 'info'>,
     private readonly clock: Clock,
     private readonly intervalMs = 30_000,
+    /** Names a wrong forced API version when a check fails (version-check.ts). */
+    private readonly diagnose: () => Promise<string | undefined> = async () => undefined,
   ) {}
 
   start(): void {
@@ -42,8 +44,9 @@ export class AirflowHealthMonitor {
         (info) => {
           this.last = { ok: true, detail: `Airflow ${info.version ?? info.apiVersion + '.x'} at ${info.basePath}, credentials accepted (checked ${this.clock.now().toISOString()})` };
         },
-        (e: unknown) => {
-          this.last = { ok: false, detail: `${(e as Error).message} (checked ${this.clock.now().toISOString()})` };
+        async (e: unknown) => {
+          const mismatch = await this.diagnose().catch(() => undefined);
+          this.last = { ok: false, detail: `${mismatch ? `${mismatch} (${(e as Error).message})` : (e as Error).message} (checked ${this.clock.now().toISOString()})` };
         },
       )
       .finally(() => {

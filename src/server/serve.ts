@@ -10,6 +10,7 @@ import { serviceStatus } from './status';
 import { HeldLease } from './process-lease';
 import { describeHolder } from '../store/lease-types';
 import { AirflowHealthMonitor } from './airflow-health';
+import { forcedVersionMismatch } from './version-check';
 import { systemClock } from '../core/clock';
 
 export interface RunningService {
@@ -25,7 +26,7 @@ export interface RunningService {
 export async function startService(c: Container): Promise<RunningService> {
   const log = c.logger.child({ component: 'serve' });
   let loop: ReconcileLoop | null = null;
-  const airflowHealth = c.airflow ? new AirflowHealthMonitor(c.airflow, c.clock) : null;
+  const airflowHealth = c.airflow ? new AirflowHealthMonitor(c.airflow, c.clock, 30_000, () => forcedVersionMismatch(c.config.airflow, c.logger)) : null;
   // One service per database file (throws LeaseHeldError naming the holder and the path).
   let stopRef: (() => Promise<void>) | null = null;
   const lease = await HeldLease.acquireOrOutlast('service', 'serve', {

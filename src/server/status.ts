@@ -61,7 +61,10 @@ export interface StatusDeps {
  * probeAirflow asks Airflow now (the CLI); airflowCheck reads what a background check found (/readyz, which must
  * answer in milliseconds whatever Airflow does).
  */
-export async function serviceStatus(deps: StatusDeps, opts: { probeAirflow: boolean; airflowCheck?: () => Check } = { probeAirflow: true }): Promise<ServiceStatus> {
+export async function serviceStatus(
+  deps: StatusDeps,
+  opts: { probeAirflow: boolean; airflowCheck?: () => Check; diagnose?: () => Promise<string | undefined> } = { probeAirflow: true },
+): Promise<ServiceStatus> {
   const database = safe(() => {
     deps.db.prepare('SELECT 1').get();
     return { ok: true };
@@ -78,7 +81,8 @@ export async function serviceStatus(deps: StatusDeps, opts: { probeAirflow: bool
       const info = await deps.airflow.info();
       airflow = { ok: true, detail: `Airflow ${info.version ?? info.apiVersion + '.x'} at ${info.basePath}, credentials accepted` };
     } catch (e) {
-      airflow = { ok: false, detail: (e as Error).message };
+      const mismatch = await opts.diagnose?.();
+      airflow = { ok: false, detail: mismatch ? `${mismatch} (${(e as Error).message})` : (e as Error).message };
     }
   } else if (deps.airflow) {
     airflow = { ok: true, detail: 'configured (not probed)' };

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { startFakeAirflow } from '../../src/fake-airflow/fake-airflow';
 import { CLI } from '../support/dist';
 import { runCli, tempDir } from '../support/processes';
 
@@ -94,5 +95,27 @@ describe('demo', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(fs.readdirSync(tmp)).toEqual([]);
+  });
+});
+
+describe('a forced AIRFLOW_API_VERSION that does not match the server', () => {
+  it('status and reconcile say so, instead of only blaming the credentials', async () => {
+    for (const [server, forced, version] of [
+      [3, '2', '3.1.0'],
+      [2, '3', '2.10.3'],
+    ] as const) {
+      const fake = await startFakeAirflow({ version: server });
+      try {
+        const env = { DATABASE_PATH: path.join(tempDir('forced-'), 'scim.db'), AIRFLOW_URL: fake.url, AIRFLOW_API_VERSION: forced, AIRFLOW_USERNAME: 'admin', AIRFLOW_PASSWORD: 'admin' };
+        const expected = `AIRFLOW_API_VERSION is forced to ${forced}, but ${fake.url} is Airflow ${version}: set it to ${server} or auto`;
+        const run = await runCli(['reconcile', '--yes'], env);
+        expect(run.code).toBe(1);
+        expect(run.stderr).toContain(expected);
+        const status = await runCli(['status'], env);
+        expect(status.stdout).toContain(expected);
+      } finally {
+        await fake.close();
+      }
+    }
   });
 });
