@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { createAirflowClient } from '../airflow/detect';
 import type { AirflowClient } from '../airflow/types';
 import type { Config } from '../config/schema';
@@ -77,7 +78,7 @@ export function buildContainer(config: Config, opts: ContainerOptions = {}): Con
       HeldLease.waitFor('reconcile', opts.reconcilePurpose ?? `reconcile (service, ${trigger})`, {
         store: leases,
         clock: systemClock, // leases are about real processes: wall time, even under a test clock
-        database: config.database.path,
+        database: path.resolve(config.database.path),
         waitMs: opts.reconcileWaitMs ?? Infinity,
         onWait: opts.onReconcileWait,
         signal: waits.signal,

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import path from 'node:path';
 import { listen } from './listen';
 import type { Config } from '../config/schema';
 import type { AddressInfo } from 'node:net';
@@ -32,7 +33,7 @@ export async function startService(c: Container): Promise<RunningService> {
   const lease = await HeldLease.acquireOrOutlast('service', 'serve', {
     store: c.leases,
     clock: systemClock,
-    database: c.config.database.path,
+    database: path.resolve(c.config.database.path),
     onWait: (h) => log.warn('the service lease is held by a holder that stopped renewing it; waiting for it to expire', { holder: describeHolder(h), database: c.config.database.path }),
     onLost: (h) => {
       log.error('lost the service lease: another process took the database; stopping so that only one writer remains', { holder: h ?? null });
