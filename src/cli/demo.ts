@@ -38,8 +38,8 @@ const DEMO_SETTINGS = {
 
 /**
  * A short tutorial on a throw-away world (fake Airflow + the service on a temp database): provisioning, a deprovision,
- * a mass deprovision held by the safety limits, and its release. The temp folder goes on exit, Ctrl-C, SIGTERM
- * or a start-up failure.
+ * a mass deprovision held by the safety limits, and its release. The temp folder goes on exit, Ctrl-C, SIGTERM,
+ * SIGHUP or a start-up failure.
  */
 export async function runDemo(opts: DemoOptions): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airflow-scim-demo-'));
@@ -55,8 +55,8 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       fs.rmSync(dir, { recursive: true, force: true });
     })());
   const onSignal = () => void stop().then(() => process.exit(0));
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const; // SIGHUP: the terminal was closed
+  for (const sig of signals) process.once(sig, onSignal);
   try {
     fake = await startFakeAirflow({ version: opts.airflow, port: 0 });
     const cfgFile = path.join(dir, 'demo.yaml');
@@ -96,8 +96,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     throw e;
   } finally {
     if (opts.exitAfter) {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      for (const sig of signals) process.off(sig, onSignal);
     }
   }
 }
