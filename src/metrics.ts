@@ -1,3 +1,4 @@
+import { listen } from './server/listen';
 import http from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { DRIFT_KINDS } from './reconcile/types';
@@ -41,6 +42,8 @@ export class Metrics {
   readonly reconcileLastSuccess: Gauge<string>;
   readonly reconcileBlocked: Gauge<string>;
   readonly airflowApiCalls: Counter<'endpoint' | 'status'>;
+
+  private stateSource?: () => { pending: number; blocked: boolean; lastSuccessAt?: Date };
 
   constructor(opts: MetricsOptions = {}) {
     this.registry = new Registry();
@@ -192,8 +195,26 @@ export class Metrics {
     this.airflowApiCalls.inc({ endpoint, status: String(status) });
   }
 
+  /**
+   * Gauges read from shared state just before each scrape (pending changes, blocked, last success), so that they
+   * follow a run made by any process on the same database.
+   */
+  setStateSource(source: () => { pending: number; blocked: boolean; lastSuccessAt?: Date }): void {
+    this.stateSource = source;
+  }
+
   /** The exposition text (what GET /metrics returns). */
   text(): Promise<string> {
+    if (this.stateSource) {
+      try {
+        const v = this.stateSource();
+        this.pending(v.pending);
+        this.blocked(v.blocked);
+        if (v.lastSuccessAt) this.lastSuccess(v.lastSuccessAt);
+      } catch {
+        // The database did not answer: keep the last values; /readyz reports the database.
+      }
+    }
     return this.registry.metrics();
   }
 
@@ -230,12 +251,5 @@ export function startMetricsServer(metrics: Metrics, port: number, host: string)
   });
   // Scrapers use keep-alive; don't let idle sockets hold shutdown for the default 5s.
   server.keepAliveTimeout = 5_000;
-  return new Promise((resolve, reject) => {
-    const onError = (err: Error) => reject(err);
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      resolve(server);
-    });
-  });
+  return listen(server, port, host, 'METRICS_PORT');
 }

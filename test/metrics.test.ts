@@ -141,12 +141,12 @@ describe('Metrics', () => {
     }
   });
 
-  it('rejects when the port is taken', async () => {
+  it('rejects when the port is taken, naming the port and METRICS_PORT', async () => {
     const m = new Metrics({ defaultMetrics: false });
     const first = await startMetricsServer(m, 0, '127.0.0.1');
     try {
       const { port } = first.address() as AddressInfo;
-      await expect(startMetricsServer(m, port, '127.0.0.1')).rejects.toThrow(/EADDRINUSE/);
+      await expect(startMetricsServer(m, port, '127.0.0.1')).rejects.toThrow(new RegExp(`port ${port} on 127.0.0.1 is already in use \\(set by METRICS_PORT\\)`));
     } finally {
       await new Promise<void>((r) => first.close(() => r()));
     }

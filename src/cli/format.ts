@@ -50,6 +50,17 @@ export function describeDrift(d: Drift): string {
   }
 }
 
+/** Terraform-style counts: creates (users, roles), updates (users, adoptions, role permissions), deprovisions, held. */
+export function planCounts(r: Pick<RunReport, 'plan' | 'verdict'>): { create: number; update: number; deprovision: number; held: number; total: number } {
+  const n = { create: 0, update: 0, deprovision: 0, held: r.verdict.held.length, total: r.plan.actions.length };
+  for (const a of r.plan.actions) {
+    if (a.kind === 'create-user' || a.kind === 'create-role') n.create++;
+    else if (a.kind === 'deprovision-user') n.deprovision++;
+    else n.update++;
+  }
+  return n;
+}
+
 /** The readable plan the `reconcile` command prints. */
 export function formatReport(r: RunReport): string {
   // Keyed by content, not identity: a report read back from the database is a copy.
@@ -64,7 +75,14 @@ export function formatReport(r: RunReport): string {
   });
   const out: string[] = [];
   out.push(r.dryRun ? 'Plan (dry run: nothing applied)' : 'Plan');
-  out.push(rows.length ? table(['ACTION', 'TARGET', 'CHANGE', 'STATUS', 'REASON'], rows) : '  nothing to do: Airflow matches the IdP');
+  if (rows.length) out.push(table(['ACTION', 'TARGET', 'CHANGE', 'STATUS', 'REASON'], rows));
+  // A failed run made no plan: "nothing to do" would be a lie.
+  else if (r.result === 'failed') out.push(`  no plan: the run failed before a plan was made: ${r.error ?? 'see the log'}`);
+  else out.push('  nothing to do: Airflow matches the IdP');
+  if (r.result !== 'failed') {
+    const n = planCounts(r);
+    out.push(`Plan: ${n.create} to create, ${n.update} to update, ${n.deprovision} to deprovision, ${n.held} held back.`);
+  }
   if (r.plan.drift.length) {
     out.push('', 'Drift reported, not changed:');
     for (const d of r.plan.drift) out.push(`  - ${describeDrift(d)}`);

@@ -33,6 +33,7 @@ export const ENV_KEYS: Record<string, string[]> = {
   PUBLIC_URL: ['server', 'publicUrl'],
   DATABASE_PATH: ['database', 'path'],
   LOG_LEVEL: ['logging', 'level'],
+  LOG_FORMAT: ['logging', 'format'],
   SCIM_TOKEN: ['scim', 'token'],
   AIRFLOW_URL: ['airflow', 'url'],
   AIRFLOW_API_VERSION: ['airflow', 'apiVersion'],
@@ -90,6 +91,7 @@ export interface LoadOptions {
 export function loadConfig(opts: LoadOptions = {}): Config {
   const env = opts.env ?? process.env;
   const problems: string[] = [];
+  const fromEnv = new Map<string, string>();
   let raw = readYaml(DEFAULT_CONFIG_FILE(), problems);
   const file = opts.file ?? env.AIRFLOW_SCIM_CONFIG;
   if (file) raw = deepMerge(raw, readYaml(file, problems));
@@ -97,29 +99,44 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     const value = env[name];
     if (value === undefined || value === '') continue;
     raw = deepMerge(raw, keyPath.reduceRight<Obj>((acc, k) => ({ [k]: acc }), value as unknown as Obj));
+    fromEnv.set(keyPath.join('.'), name);
   }
   if (opts.overrides) raw = deepMerge(raw, opts.overrides);
-  return parseConfig(raw, problems);
+  return parseConfig(raw, problems, fromEnv);
 }
 
-export function parseConfig(raw: unknown, problems: string[] = []): Config {
+/**
+ * Validates once and reports every problem together (STYLE habit 9), each naming its key and, when the value came
+ * from the environment, the variable: "airflow.apiVersion (from AIRFLOW_API_VERSION): …".
+ */
+export function parseConfig(raw: unknown, problems: string[] = [], fromEnv: ReadonlyMap<string, string> = new Map()): Config {
+  const label = (key: string) => (fromEnv.has(key) ? `${key} (from ${fromEnv.get(key)})` : key);
   const result = configSchema.safeParse(raw);
   if (!result.success) {
     for (const issue of result.error.issues) {
       const where = issue.path.map(String).join('.') || '(top level)';
       const keys = 'keys' in issue && Array.isArray(issue.keys) ? ` (${issue.keys.join(', ')})` : '';
-      problems.push(`${where}: ${issue.message}${keys}`);
+      problems.push(`${label(where)}: ${issue.message}${keys}`);
     }
+    // The template and cron checks run on the raw values too, so they join the schema's problems instead of waiting.
+    const r = isObj(raw) ? raw : {};
+    const rawTemplate = isObj(r.airflow) ? r.airflow.username : undefined;
+    const rawSchedule = isObj(r.reconcile) ? r.reconcile.schedule : undefined;
+    if (typeof rawTemplate === 'string') for (const p of usernameTemplateProblems(rawTemplate)) problems.push(`${label('airflow.username')}: ${p}`);
+    if (typeof rawSchedule === 'string' && !cron.validate(rawSchedule)) problems.push(`${label('reconcile.schedule')}: "${rawSchedule}" is not a valid cron expression`);
   }
   if (result.success) {
     const a = result.data.airflow;
     if ((a.jwtSecret || a.jwtSecretFile) && !a.jwtUserId) {
-      problems.push('airflow.jwtUserId (AIRFLOW_JWT_USER_ID): required with airflow.jwtSecret; the service account\'s id from `airflow users list`');
+      problems.push(`${label('airflow.jwtUserId')}: required with airflow.jwtSecret; the service account's id from \`airflow users list\``);
     }
-    if (a.jwtUserId && !a.jwtSecret && !a.jwtSecretFile) problems.push('airflow.jwtSecret (AIRFLOW_JWT_SECRET[_FILE]): required with airflow.jwtUserId');
-    if ((a.jwtSecret || a.jwtSecretFile) && a.apiVersion === '2') problems.push('airflow.jwtSecret: only Airflow 3 uses JWTs (airflow.apiVersion is 2)');
-    for (const p of usernameTemplateProblems(result.data.airflow.username)) problems.push(`airflow.username: ${p}`);
-    if (!cron.validate(result.data.reconcile.schedule)) problems.push(`reconcile.schedule: "${result.data.reconcile.schedule}" is not a valid cron expression`);
+    if (a.jwtUserId && !a.jwtSecret && !a.jwtSecretFile) problems.push(`${label('airflow.jwtSecret')}: required with airflow.jwtUserId`);
+    if ((a.jwtSecret || a.jwtSecretFile) && a.apiVersion === '2') problems.push(`${label('airflow.jwtSecret')}: only Airflow 3 uses JWTs (airflow.apiVersion is 2)`);
+    for (const p of usernameTemplateProblems(result.data.airflow.username)) problems.push(`${label('airflow.username')}: ${p}`);
+    const srv = result.data.server;
+    if (srv.headersTimeout <= srv.keepAliveTimeout) problems.push(`server.headersTimeout: must be above server.keepAliveTimeout (${srv.headersTimeout} ms ≤ ${srv.keepAliveTimeout} ms)`);
+    if (srv.requestTimeout !== 0 && srv.requestTimeout < srv.headersTimeout) problems.push(`server.requestTimeout: must be 0 or at least server.headersTimeout (${srv.requestTimeout} ms < ${srv.headersTimeout} ms)`);
+    if (!cron.validate(result.data.reconcile.schedule)) problems.push(`${label('reconcile.schedule')}: "${result.data.reconcile.schedule}" is not a valid cron expression`);
   }
   if (problems.length || !result.success) throw new ConfigError(problems);
   const config = result.data;
@@ -127,7 +144,7 @@ export function parseConfig(raw: unknown, problems: string[] = []): Config {
     try {
       config.airflow.apiPassword = fs.readFileSync(config.airflow.apiPasswordFile, 'utf8').trim();
     } catch (e) {
-      throw new ConfigError([`airflow.apiPasswordFile: cannot read ${config.airflow.apiPasswordFile} (${(e as NodeJS.ErrnoException).code})`]);
+      throw new ConfigError([`${label('airflow.apiPasswordFile')}: cannot read ${config.airflow.apiPasswordFile} (${(e as NodeJS.ErrnoException).code})`]);
     }
   }
   if (config.airflow.jwtSecretFile && !config.airflow.jwtSecret) {

@@ -66,12 +66,24 @@ export const configSchema = z
         bodyLimit: z.string().default('1mb'),
         trustProxy,
         shutdownTimeout: duration.default(25_000),
+        /** Idle keep-alive connections are kept this long: above the 60 s idle timeout of common load balancers. */
+        keepAliveTimeout: duration.default(65_000),
+        /** Time to receive a request's headers; must exceed keepAliveTimeout (Node closes idle sockets by it). */
+        headersTimeout: duration.default(66_000),
+        /** Time to receive a whole request (headers and body). */
+        requestTimeout: duration.default(120_000),
+        /** Connections beyond this are refused; 0 = no limit. */
+        maxConnections: z.number().int().min(0).default(1000),
       })
       .strict()
       .prefault({}),
     database: z.object({ path: z.string().min(1).default('./data/airflow-scim.db') }).strict().prefault({}),
     logging: z
-      .object({ level: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info') })
+      .object({
+        level: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
+        /** pretty: readable lines; json: one object per line; auto: pretty on a terminal, JSON otherwise. */
+        format: z.enum(['auto', 'pretty', 'json']).default('auto'),
+      })
       .strict()
       .prefault({}),
     scim: z
@@ -94,9 +106,10 @@ export const configSchema = z
         url: z
           .string()
           .url()
+          .refine((u) => /^https?:\/\//i.test(u), 'must start with http:// or https:// (e.g. http://airflow-webserver:8080)')
           .refine((u) => !/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(u), {
             // The URL is shown by /readyz, `status` and the start-up log: a password in it would leak.
-            message: 'must not carry credentials (AIRFLOW_URL / airflow.url): set AIRFLOW_USERNAME and AIRFLOW_PASSWORD_FILE instead',
+            message: 'must not carry credentials: set AIRFLOW_USERNAME and AIRFLOW_PASSWORD_FILE instead',
           })
           .nullable()
           .default(null),

@@ -10,6 +10,8 @@ export interface DemoStep {
   body?: unknown;
   /** Remember the returned id under this name. */
   save?: string;
+  /** The demo's tutorial phase: provisioning (default) or a deprovision, shown after the provisioning settled. */
+  phase?: 'provision' | 'deprovision';
 }
 
 const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
@@ -50,7 +52,7 @@ export const OKTA: DemoStep[] = [
     path: '/Groups/{{group:eng}}',
     body: { schemas: [PATCH], Operations: [{ op: 'add', path: 'members', value: [{ value: '{{user:bob}}' }, { value: '{{user:carol}}' }] }] },
   },
-  { say: 'Okta deactivates carol (Okta never deletes)', method: 'PATCH', path: '/Users/{{user:carol}}', body: { schemas: [PATCH], Operations: [{ op: 'replace', value: { active: false } }] } },
+  { phase: 'deprovision', say: 'Okta deactivates carol (Okta never deletes)', method: 'PATCH', path: '/Users/{{user:carol}}', body: { schemas: [PATCH], Operations: [{ op: 'replace', value: { active: false } }] } },
 ];
 
 export const ENTRA: DemoStep[] = [
@@ -94,5 +96,5 @@ export const ENTRA: DemoStep[] = [
     body: { schemas: [PATCH], Operations: [{ op: 'Add', path: 'members', value: [{ $ref: null, value: '{{user:dana}}' }, { $ref: null, value: '{{user:eve}}' }] }] },
   },
   { say: 'Entra renames dana', method: 'PATCH', path: '/Users/{{user:dana}}', body: { schemas: [PATCH], Operations: [{ op: 'Replace', path: 'name.familyName', value: 'Dataworth' }] } },
-  { say: 'Entra disables eve ("False" as a string)', method: 'PATCH', path: '/Users/{{user:eve}}', body: { schemas: [PATCH], Operations: [{ op: 'Replace', path: 'active', value: 'False' }] } },
+  { phase: 'deprovision', say: 'Entra disables eve ("False" as a string)', method: 'PATCH', path: '/Users/{{user:eve}}', body: { schemas: [PATCH], Operations: [{ op: 'Replace', path: 'active', value: 'False' }] } },
 ];

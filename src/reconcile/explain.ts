@@ -1,6 +1,7 @@
 import type { Config } from '../config/schema';
 import type { AuditEntry, AuditLog } from '../store/audit-types';
 import type { IdentityStore, UserRecord } from '../store/types';
+import type { AirflowUser } from '../airflow/types';
 import { desiredState, groupsByUser, roleSources } from './desired';
 import type { OwnershipRecord, ReconcileState } from './state';
 import type { RoleSource } from './types';
@@ -10,7 +11,14 @@ export interface ExplainDeps {
   state: Pick<ReconcileState, 'owned'>;
   audit: Pick<AuditLog, 'query'>;
   config: Pick<Config, 'airflow' | 'roles'>;
+  /** Airflow's users as read now, or why they could not be read; absent: no Airflow configured. */
+  airflowUsers?: AirflowUser[] | { error: string };
 }
+
+/** What Airflow holds now for the user's account. */
+export type AirflowNow =
+  | { read: true; account: { username: string; email: string; roles: string[]; active?: boolean } | null; emailClash?: { email: string; holder: string } }
+  | { read: false; reason: string };
 
 /** Why a user has (or lacks) an Airflow account and roles; printed by `airflow-scim explain`. */
 export interface Explanation {
@@ -27,6 +35,7 @@ export interface Explanation {
   collision?: string;
   ownership: OwnershipRecord | null;
   lastChange: AuditEntry | null;
+  airflowNow: AirflowNow;
 }
 
 /** query: a SCIM id, a SCIM userName or an Airflow username (both case-insensitive). */
@@ -58,11 +67,24 @@ export function explainUser(query: string, deps: ExplainDeps): Explanation {
     return entries.length > 0 ? entries[entries.length - 1] : null;
   };
 
+  const nowOf = (username: string | null, email: string | undefined): AirflowNow => {
+    const a = deps.airflowUsers;
+    if (a === undefined) return { read: false, reason: 'no Airflow configured (AIRFLOW_URL unset)' };
+    if (!Array.isArray(a)) return { read: false, reason: a.error };
+    const acc = username === null ? undefined : a.find((u) => u.username.toLowerCase() === username.toLowerCase());
+    const holder = email ? a.find((u) => u.email.toLowerCase() === email.toLowerCase() && u.username.toLowerCase() !== (username ?? '').toLowerCase()) : undefined;
+    return {
+      read: true,
+      account: acc ? { username: acc.username, email: acc.email, roles: [...acc.roles].sort(), ...(acc.active !== null ? { active: acc.active } : {}) } : null,
+      ...(holder && email ? { emailClash: { email, holder: holder.username } } : {}),
+    };
+  };
+
   if (!user) {
     // Not in the IdP: maybe an Airflow account we still own.
     const ownership = ownershipOf(query.trim());
     const username = ownership?.username ?? null;
-    return { query, scimUser: null, groups: [], rules: [], airflowUsername: username, desired: null, excludedReason: 'no SCIM user matches', ownership, lastChange: lastChangeOf(username) };
+    return { query, scimUser: null, groups: [], rules: [], airflowUsername: username, desired: null, excludedReason: 'no SCIM user matches', ownership, lastChange: lastChangeOf(username), airflowNow: nowOf(username, undefined) };
   }
 
   const groups = groupsByUser(snapshot).get(user.id) ?? [];
@@ -94,6 +116,7 @@ export function explainUser(query: string, deps: ExplainDeps): Explanation {
     ...(collision ? { collision } : {}),
     ownership: ownershipOf(airflowUsername),
     lastChange: lastChangeOf(airflowUsername),
+    airflowNow: nowOf(airflowUsername, want?.email ?? primaryEmail(d.emails)),
   };
 }
 
@@ -110,14 +133,32 @@ export function formatExplanation(e: Explanation): string {
     if (e.desired) {
       lines.push(`Airflow: ${e.desired.username} <${e.desired.email}> ${e.desired.firstName} ${e.desired.lastName}`);
       lines.push(`Desired roles: ${e.desired.roles.join(', ')}`);
+      lines.push(airflowNowLine(e.airflowNow));
       if (e.collision) lines.push(`USERNAME COLLISION: ${e.collision}`);
     } else {
       lines.push(`Airflow: ${e.airflowUsername ?? '(no username)'}: no account wanted: ${e.excludedReason ?? 'unknown'}`);
+      lines.push(airflowNowLine(e.airflowNow));
     }
+  }
+  if (e.airflowNow.read && e.airflowNow.emailClash) {
+    const c = e.airflowNow.emailClash;
+    lines.push(`Email clash: Airflow user "${c.holder}" already has ${c.email}; emails are unique in Airflow, so no account is created until one of them changes`);
   }
   const o = e.ownership;
   lines.push(`Managed: ${o ? `yes, ${o.how} ${o.since}${o.scimUserId ? ` for SCIM user ${o.scimUserId}` : ''}` : 'no (the reconciler does not touch this account)'}`);
   const c = e.lastChange;
   lines.push(`Last Airflow change: ${c ? `${c.at} ${c.action} ${c.outcome}${c.detail ? ` ${JSON.stringify(c.detail)}` : ''}` : 'none recorded'}`);
   return lines.join('\n');
+}
+
+function airflowNowLine(n: AirflowNow): string {
+  if (!n.read) return `Airflow roles now: unknown (${n.reason})`;
+  if (!n.account) return 'Airflow roles now: (no account)';
+  return `Airflow roles now: ${n.account.roles.length ? n.account.roles.join(', ') : '(none)'}`;
+}
+
+function primaryEmail(emails: unknown): string | undefined {
+  if (!Array.isArray(emails)) return undefined;
+  const list = emails as Array<{ value?: string; primary?: boolean }>;
+  return (list.find((m) => m.primary) ?? list[0])?.value;
 }

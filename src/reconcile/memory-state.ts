@@ -1,5 +1,5 @@
-import type { RunReport } from './types';
-import type { DeprovisionKind, OwnershipRecord, ReconcileState } from './state';
+import { runOrigin, type RunReport } from './types';
+import type { DeprovisionKind, LastRunQuery, OwnershipRecord, ReconcileState } from './state';
 
 /** In-memory ReconcileState for tests and dry tooling; same contract as SqliteReconcileState. */
 export class MemoryReconcileState implements ReconcileState {
@@ -43,9 +43,10 @@ export class MemoryReconcileState implements ReconcileState {
     return id;
   }
 
-  lastRun(opts: { includeDryRun?: boolean } = {}): RunReport | undefined {
+  lastRun(opts: LastRunQuery = {}): RunReport | undefined {
     for (let i = this.runs.length - 1; i >= 0; i--) {
-      if (opts.includeDryRun || !this.runs[i].dryRun) return structuredClone(this.runs[i]);
+      const r = this.runs[i];
+      if ((opts.includeDryRun || !r.dryRun) && (!opts.origin || runOrigin(r) === opts.origin) && (!opts.ok || (r.result !== 'failed' && r.result !== 'partial'))) return structuredClone(r);
     }
     return undefined;
   }

@@ -11,7 +11,8 @@ import { advanceObserved } from './advance';
 import { changedUsernames, restrictDesired } from './scope';
 import { checkSafety } from './safety';
 import { ownershipMap, type ReconcileState } from './state';
-import { DRIFT_KINDS, type Action, type ActionKind, type ActionOutcome, type DesiredRole, type DesiredState, type Drift, type Plan, type RunReport, type RunResult, type SafetyVerdict } from './types';
+import { KV_BLOCKED, KV_LAST_SUCCESS, pendingChanges } from './view';
+import { DRIFT_KINDS, type Action, type ActionKind, type ActionOutcome, type DesiredRole, type DesiredState, type Drift, type Plan, type RunOrigin, type RunReport, type RunResult, type SafetyVerdict } from './types';
 
 /** Optional metric hooks; the composition root wires them to prom-client. */
 export interface ReconcileMetrics {
@@ -39,6 +40,15 @@ export interface ReconcilerDeps {
   logger: Logger;
   metrics?: ReconcileMetrics;
   newPassword?: () => string;
+  /** Cross-process exclusion (the 'reconcile' lease): taken before a run reads anything, released after it. */
+  lock?: RunLock;
+  /** Recorded in every run: the service's loop or a one-off CLI command; default 'service'. */
+  origin?: RunOrigin;
+}
+
+/** One reconcile at a time per database, across processes; acquire() waits or throws (the caller's policy). */
+export interface RunLock {
+  acquire(trigger: RunReport['trigger']): Promise<{ release(): void }>;
 }
 
 export interface RunOptions {
@@ -48,9 +58,7 @@ export interface RunOptions {
   onProgress?: ProgressFn;
 }
 
-/** kv keys (ReconcileState). */
-export const KV_BLOCKED = 'blocked';
-export const KV_LAST_SUCCESS = 'lastSuccess';
+export { KV_BLOCKED, KV_LAST_SUCCESS } from './view';
 /** The username collisions of the last run, so each is audited when it starts, not on every run. */
 export const KV_COLLISIONS = 'collisions';
 
@@ -84,6 +92,8 @@ export class Reconciler {
   private readonly refusedRoles = new Map<string, { key: string; message: string }>();
   /** Read once from Airflow (its FAB provider version), only when custom roles are configured. */
   private rolePatchKnown?: RolePatchBehaviour;
+  /** Id of the last applying run this instance saved; another id in the state means another process ran. */
+  private lastOwnRunId: number | undefined;
 
   constructor(private readonly deps: ReconcilerDeps) {}
 
@@ -113,9 +123,22 @@ export class Reconciler {
   }
 
   runOnce(opts: RunOptions): Promise<RunReport> {
-    const run = this.queue.then(() => this.run(opts));
+    const run = this.queue.then(() => this.locked(opts));
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  private async locked(opts: RunOptions): Promise<RunReport> {
+    const held = await this.deps.lock?.acquire(opts.trigger);
+    try {
+      // Another process (a CLI run) changed Airflow since our last run: diff the next change against a full read.
+      if (this.lastDesired && this.deps.state.lastRun()?.id !== this.lastOwnRunId) this.lastDesired = undefined;
+      const report = await this.run(opts);
+      if (!report.dryRun) this.lastOwnRunId = report.id;
+      return report;
+    } finally {
+      held?.release();
+    }
   }
 
   private async run(opts: RunOptions): Promise<RunReport> {
@@ -205,7 +228,10 @@ export class Reconciler {
         if (failed.length === 0) this.lastDesired = desired;
         // A failure outranks a block: the loop retries failures soon; a block waits for an operator or the window.
         result = failed.length > 0 ? 'partial' : verdict.held.length > 0 ? 'blocked' : outcomes.length > 0 ? 'applied' : 'nothing-to-do';
-        if (failed.length > 0) transient = failed.some((o) => o.transient === true);
+        if (failed.length > 0) {
+          transient = failed.some((o) => o.transient === true);
+          error = `${failed.length} of ${outcomes.length} action(s) failed; first: ${failed[0].action.kind} ${'username' in failed[0].action ? failed[0].action.username : failed[0].action.role}: ${failed[0].error ?? 'unknown error'}`;
+        }
         this.recordVerdict(verdict, started);
         if (full) this.recordCollisions(planned, started); // a targeted plan sees only the collisions it touched
         if (failed.length === 0) this.recordSuccess(seq, result === 'blocked');
@@ -218,6 +244,7 @@ export class Reconciler {
 
     const report: RunReport = {
       trigger: opts.trigger,
+      origin: this.deps.origin ?? 'service',
       dryRun,
       started: started.toISOString(),
       finished: clock.now().toISOString(),
@@ -288,6 +315,7 @@ export class Reconciler {
     const line = {
       component: 'reconcile',
       trigger: report.trigger,
+      origin: report.origin,
       dryRun: report.dryRun,
       result: report.result,
       seq: report.seq,
@@ -308,8 +336,7 @@ export class Reconciler {
     if (report.result !== 'failed') {
       for (const kind of DRIFT_KINDS) metrics?.onDrift?.(kind, report.plan.drift.filter((d) => d.kind === kind).length);
     }
-    const last = this.deps.state.getKv(KV_LAST_SUCCESS);
-    metrics?.onPending?.(Math.max(0, this.deps.store.latestSeq() - (last ? ((JSON.parse(last) as { seq?: number }).seq ?? 0) : 0)));
+    metrics?.onPending?.(pendingChanges(this.deps.store, this.deps.state));
     metrics?.onRun?.(report);
   }
 }

@@ -1,6 +1,6 @@
 import type { Db } from '../store/database';
 import type { RunReport } from './types';
-import type { DeprovisionKind, OwnershipRecord, ReconcileState } from './state';
+import type { DeprovisionKind, LastRunQuery, OwnershipRecord, ReconcileState } from './state';
 
 interface OwnedRow {
   username: string;
@@ -29,8 +29,12 @@ export class SqliteReconcileState implements ReconcileState {
       saveRun: db.prepare(
         'INSERT INTO reconcile_runs (started, finished, trigger, dry_run, result, seq, summary, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ),
-      lastRun: db.prepare<[], { id: number; summary: string }>('SELECT id, summary FROM reconcile_runs WHERE dry_run = 0 ORDER BY id DESC LIMIT 1'),
-      lastAnyRun: db.prepare<[], { id: number; summary: string }>('SELECT id, summary FROM reconcile_runs ORDER BY id DESC LIMIT 1'),
+      // origin: 'cli' runs are exactly those with trigger 'cli' (types.ts runOrigin), so old rows need no migration.
+      lastRun: db.prepare<[{ dry: number; ok: number; origin: number }], { id: number; summary: string }>(
+        `SELECT id, summary FROM reconcile_runs WHERE (dry_run = 0 OR @dry = 1)
+           AND (@origin = 0 OR (@origin = 1 AND trigger <> 'cli') OR (@origin = 2 AND trigger = 'cli'))
+           AND (@ok = 0 OR result NOT IN ('failed', 'partial')) ORDER BY id DESC LIMIT 1`,
+      ),
       getKv: db.prepare<[string], { value: string }>('SELECT value FROM kv WHERE key = ?'),
       setKv: db.prepare('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       deleteKv: db.prepare('DELETE FROM kv WHERE key = ?'),
@@ -83,8 +87,8 @@ export class SqliteReconcileState implements ReconcileState {
     return Number(info.lastInsertRowid);
   }
 
-  lastRun(opts: { includeDryRun?: boolean } = {}): RunReport | undefined {
-    const row = (opts.includeDryRun ? this.stmts.lastAnyRun : this.stmts.lastRun).get();
+  lastRun(opts: LastRunQuery = {}): RunReport | undefined {
+    const row = this.stmts.lastRun.get({ dry: opts.includeDryRun ? 1 : 0, ok: opts.ok ? 1 : 0, origin: opts.origin === 'service' ? 1 : opts.origin === 'cli' ? 2 : 0 });
     return row ? { ...(JSON.parse(row.summary) as RunReport), id: row.id } : undefined;
   }
 

@@ -1,4 +1,4 @@
-import type { RunReport } from './types';
+import type { RunOrigin, RunReport } from './types';
 
 /** An Airflow account the reconciler manages (STYLE habit 7): it created it, or adopted an existing one. */
 export interface OwnershipRecord {
@@ -32,11 +32,18 @@ export interface ReconcileState {
   deprovisionedSince(at: Date): string[];
   /** Returns the run id. */
   saveRun(report: RunReport): number;
-  /** The latest run; dry runs only when asked. */
-  lastRun(opts?: { includeDryRun?: boolean }): RunReport | undefined;
+  /** The latest run; dry runs only when asked; only runs of one origin when given; skipping failed/partial ones when ok. */
+  lastRun(opts?: LastRunQuery): RunReport | undefined;
   getKv(key: string): string | undefined;
   /** null deletes the key. */
   setKv(key: string, value: string | null): void;
+}
+
+export interface LastRunQuery {
+  includeDryRun?: boolean;
+  origin?: RunOrigin;
+  /** Only runs that did not end failed or partial. */
+  ok?: boolean;
 }
 
 /** Lower-cased username → record, the shape plan() takes. */

@@ -108,9 +108,16 @@ export interface ActionOutcome {
   errorKind?: string;
 }
 
+export type RunOrigin = 'service' | 'cli';
+
+/** A run's origin; older saved runs are told apart by their trigger. */
+export const runOrigin = (r: Pick<RunReport, 'origin' | 'trigger'>): RunOrigin => r.origin ?? (r.trigger === 'cli' ? 'cli' : 'service');
+
 export interface RunReport {
   id?: number;
   trigger: 'schedule' | 'change' | 'cli' | 'startup';
+  /** Which process ran it: the service's loop or a one-off CLI command (absent in runs saved before it existed). */
+  origin?: RunOrigin;
   dryRun: boolean;
   started: string;
   finished: string;

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { createAirflowClient } from '../airflow/detect';
 import type { AirflowClient } from '../airflow/types';
 import type { Config } from '../config/schema';
@@ -9,11 +10,17 @@ import { SqliteReconcileState } from '../reconcile/sqlite-state';
 import type { ReconcileState } from '../reconcile/state';
 import { TokenService } from '../scim/tokens';
 import type { AuditLog } from '../store/audit-types';
-import { openDatabase, type Db } from '../store/database';
+import type { Db } from '../store/database';
+import { openDatabaseChecked } from '../store/database-path';
 import { SqliteAuditLog } from '../store/sqlite-audit';
 import { SqliteIdentityStore } from '../store/sqlite-identity';
 import { SqliteTokenStore } from '../store/sqlite-tokens';
 import type { IdentityStore } from '../store/types';
+import type { LeaseRecord, LeaseStore } from '../store/lease-types';
+import { SqliteLeaseStore } from '../store/sqlite-lease';
+import { HeldLease } from './process-lease';
+import type { RunOrigin } from '../reconcile/types';
+import { blockedView, lastSuccess, pendingChanges } from '../reconcile/view';
 
 /** Everything the service and the CLI need, built in one place (STYLE habit 11: the composition root). */
 export interface Container {
@@ -29,25 +36,62 @@ export interface Container {
   /** null when no AIRFLOW_URL is configured: the service then only stores SCIM state. */
   airflow: AirflowClient | null;
   reconciler: Reconciler | null;
+  /** One service and one reconcile run per database (lease-types.ts). */
+  leases: LeaseStore;
+  /** Ends any wait for the reconcile lease (on shutdown, so a stop never waits for another process's run). */
+  stopWaiting(): void;
   close(): void;
 }
 
-export function buildContainer(config: Config, opts: { logger?: Logger; clock?: Clock } = {}): Container {
+export interface ContainerOptions {
+  logger?: Logger;
+  clock?: Clock;
+  /** How long a run waits for another process's run to finish before it gives up; default: forever (the service). */
+  reconcileWaitMs?: number;
+  /** Told once when a run has to wait, with the holder. */
+  onReconcileWait?: (holder: LeaseRecord) => void;
+  /** Purpose recorded in the reconcile lease, e.g. "reconcile (cli)". */
+  reconcilePurpose?: string;
+  /** Recorded in every run; default 'service'. */
+  origin?: RunOrigin;
+}
+
+export function buildContainer(config: Config, opts: ContainerOptions = {}): Container {
   const clock = opts.clock ?? systemClock;
-  const logger = opts.logger ?? createLogger(config.logging.level);
-  const db = openDatabase(config.database.path);
+  const logger = opts.logger ?? createLogger(config.logging.level, { format: config.logging.format });
+  const db = openDatabaseChecked(config.database.path);
   const audit = new SqliteAuditLog(db);
   const store = new SqliteIdentityStore(db, audit, clock, uuidGenerator);
   const tokens = new TokenService(new SqliteTokenStore(db), clock, config.scim.token);
   const state = new SqliteReconcileState(db);
   const metrics = new Metrics();
+  const airflowConfigured = !!config.airflow.url;
+  const leases = new SqliteLeaseStore(db);
+  // Gauges that describe the database, not this process, are read at scrape time: a CLI run shows at once.
+  metrics.setStateSource(() => {
+    const last = lastSuccess(state);
+    return { pending: airflowConfigured ? pendingChanges(store, state) : 0, blocked: blockedView(state) !== undefined, lastSuccessAt: last ? new Date(last.at) : undefined };
+  });
+  const waits = new AbortController();
+  const lock = {
+    acquire: (trigger: string) =>
+      HeldLease.waitFor('reconcile', opts.reconcilePurpose ?? `reconcile (service, ${trigger})`, {
+        store: leases,
+        clock: systemClock, // leases are about real processes: wall time, even under a test clock
+        database: path.resolve(config.database.path),
+        waitMs: opts.reconcileWaitMs ?? Infinity,
+        onWait: opts.onReconcileWait,
+        signal: waits.signal,
+        onLost: (h) => logger.error('lost the reconcile lease while running (the process stalled past its ttl)', { holder: h ?? null }),
+      }),
+  };
   const airflow = config.airflow.url
     ? createAirflowClient(config.airflow, logger.child({ component: 'airflow' }), {
         onCall: (endpoint: string, status: number | string) => metrics.airflowCall(endpoint, String(status)),
       })
     : null;
   const reconciler = airflow
-    ? new Reconciler({ store, airflow, state, audit, config, clock, logger: logger.child({ component: 'reconcile' }), metrics: reconcileHooks(metrics) })
+    ? new Reconciler({ store, airflow, state, audit, config, clock, logger: logger.child({ component: 'reconcile' }), metrics: reconcileHooks(metrics), lock, origin: opts.origin ?? 'service' })
     : null;
   return {
     config,
@@ -61,6 +105,8 @@ export function buildContainer(config: Config, opts: { logger?: Logger; clock?: 
     metrics,
     airflow,
     reconciler,
+    leases,
+    stopWaiting: () => waits.abort(),
     close: () => db.close(),
   };
 }
@@ -69,13 +115,11 @@ export function buildContainer(config: Config, opts: { logger?: Logger; clock?: 
 function reconcileHooks(metrics: Metrics) {
   return {
     onRun: (report: { result: string; started: string; finished: string }) => {
-      // runFinished also records the last success time for applied / nothing-to-do.
+      // Blocked, pending and last success come from the database at scrape time (setStateSource above).
       metrics.runFinished(report.result, (Date.parse(report.finished) - Date.parse(report.started)) / 1000, new Date(report.finished));
-      metrics.blocked(report.result === 'blocked');
     },
     onAction: (kind: string, ok: boolean) => metrics.action(kind, ok),
     onDrift: (kind: string, n: number) => metrics.drift(kind, n),
     onLag: (seconds: number) => metrics.lag(seconds),
-    onPending: (n: number) => metrics.pending(n),
   };
 }

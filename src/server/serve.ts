@@ -1,10 +1,18 @@
-import type http from 'node:http';
+import http from 'node:http';
+import path from 'node:path';
+import { listen } from './listen';
+import type { Config } from '../config/schema';
 import type { AddressInfo } from 'node:net';
 import { startMetricsServer } from '../metrics';
 import { ReconcileLoop } from '../reconcile/trigger';
 import { createApp } from './app';
 import type { Container } from './container';
 import { serviceStatus } from './status';
+import { HeldLease } from './process-lease';
+import { describeHolder } from '../store/lease-types';
+import { AirflowHealthMonitor } from './airflow-health';
+import { forcedVersionMismatch } from './version-check';
+import { systemClock } from '../core/clock';
 
 export interface RunningService {
   url: string;
@@ -19,6 +27,21 @@ export interface RunningService {
 export async function startService(c: Container): Promise<RunningService> {
   const log = c.logger.child({ component: 'serve' });
   let loop: ReconcileLoop | null = null;
+  const airflowHealth = c.airflow ? new AirflowHealthMonitor(c.airflow, c.clock, 30_000, () => forcedVersionMismatch(c.config.airflow, c.logger)) : null;
+  // One service per database file (throws LeaseHeldError naming the holder and the path).
+  let stopRef: (() => Promise<void>) | null = null;
+  const lease = await HeldLease.acquireOrOutlast('service', 'serve', {
+    store: c.leases,
+    clock: systemClock,
+    database: path.resolve(c.config.database.path),
+    onWait: (h) => log.warn('the service lease is held by a holder that stopped renewing it; waiting for it to expire', { holder: describeHolder(h), database: c.config.database.path }),
+    onLost: (h) => {
+      log.error('lost the service lease: another process took the database; stopping so that only one writer remains', { holder: h ?? null });
+      void stopRef?.().then(() => {
+        process.exitCode = 1; // not a clean stop: another process owns the database now
+      });
+    },
+  });
   const app = createApp({
     store: c.store,
     audit: c.audit,
@@ -34,21 +57,29 @@ export async function startService(c: Container): Promise<RunningService> {
         return true;
       },
       ready: async () => {
-        const s = await serviceStatus({ db: c.db, store: c.store, state: c.state, airflow: c.airflow });
+        // Never waits for Airflow: its state comes from the background check (airflow-health.ts).
+        const s = await serviceStatus({ db: c.db, store: c.store, state: c.state, airflow: c.airflow }, { probeAirflow: false, airflowCheck: () => airflowHealth!.current() });
         return { ready: s.ready, checks: s.checks };
       },
     },
   });
-  const server = await new Promise<http.Server>((resolve, reject) => {
-    const s = app.listen(c.config.server.port, c.config.server.host, () => resolve(s));
-    s.once('error', reject);
-  });
-  const metricsServer = await startMetricsServer(c.metrics, c.config.server.metricsPort, c.config.server.host);
+  const server = http.createServer(app);
+  applyServerLimits(server, c.config.server);
+  let metricsServer: http.Server;
+  try {
+    await listen(server, c.config.server.port, c.config.server.host, 'PORT');
+    metricsServer = await startMetricsServer(c.metrics, c.config.server.metricsPort, c.config.server.host);
+  } catch (e) {
+    server.close();
+    lease.release();
+    throw e;
+  }
   const port = (server.address() as AddressInfo).port;
   const metricsPort = (metricsServer.address() as AddressInfo).port;
   const url = `http://${displayHost(c.config.server.host)}:${port}/scim/v2`;
   const metricsUrl = `http://${displayHost(c.config.server.host)}:${metricsPort}/metrics`;
 
+  airflowHealth?.start();
   if (c.reconciler && c.config.reconcile.enabled) {
     loop = new ReconcileLoop({
       reconciler: c.reconciler,
@@ -69,16 +100,28 @@ export async function startService(c: Container): Promise<RunningService> {
   const stop = () =>
     (stopping ??= (async () => {
       log.info('shutting down: finishing in-flight requests and the current apply step');
+      airflowHealth?.stop();
+      c.stopWaiting();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections?.();
       const deadline = new Promise<void>((resolve) => setTimeout(resolve, c.config.server.shutdownTimeout).unref());
       await Promise.race([Promise.all([closed, loop?.stop()]), deadline]);
       server.closeAllConnections?.();
       await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
+      lease.release();
       c.close();
       log.info('stopped');
     })());
+  stopRef = stop;
   return { url, metricsUrl, server, loop, stop };
+}
+
+/** Keep-alive above common load-balancer idle timeouts (60 s), headers timeout above that (checked in load.ts). */
+export function applyServerLimits(server: http.Server, cfg: Config['server']): void {
+  server.keepAliveTimeout = cfg.keepAliveTimeout;
+  server.headersTimeout = cfg.headersTimeout;
+  server.requestTimeout = cfg.requestTimeout;
+  if (cfg.maxConnections > 0) server.maxConnections = cfg.maxConnections;
 }
 
 const displayHost = (h: string) => (h === '0.0.0.0' || h === '::' ? 'localhost' : h);

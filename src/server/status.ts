@@ -2,6 +2,8 @@ import type { Db } from '../store/database';
 import { MIGRATIONS } from '../store/migrations';
 import type { AirflowClient } from '../airflow/types';
 import type { ReconcileState } from '../reconcile/state';
+import { runOrigin, type RunOrigin, type RunReport } from '../reconcile/types';
+import { blockedView, pendingChanges as pendingChanges_ } from '../reconcile/view';
 import type { IdentityStore } from '../store/types';
 
 export interface Check {
@@ -18,12 +20,36 @@ export interface ServiceStatus {
     airflow: Check;
     reconcile: Check;
   };
-  lastRun?: { result: string; started: string; finished: string; error?: string };
+  /** The run that decides the reconcile check: the service's latest, or a newer CLI run that did not fail. */
+  lastRun?: RunSummary;
+  /** The latest one-off CLI run, whatever its result (a failed one is reported here, not as the service's problem). */
+  lastCliRun?: RunSummary;
+  /** pendingChanges() in view.ts: the same number /metrics exports as reconcile_pending_changes. */
   pendingChanges: number;
   blocked?: unknown;
   /** Airflow usernames nobody is given (plan drift username-collision of the last run), naming the SCIM users. */
   collisions?: Array<{ username: string; scimUserIds: string[]; note: string }>;
 }
+
+export interface RunSummary {
+  result: string;
+  trigger: string;
+  origin: RunOrigin;
+  started: string;
+  finished: string;
+  error?: string;
+}
+
+const summary = (r: RunReport): RunSummary => ({
+  result: r.result,
+  trigger: r.trigger,
+  origin: runOrigin(r),
+  started: r.started,
+  finished: r.finished,
+  ...(r.error ? { error: r.error } : {}),
+});
+
+const FAILED = new Set(['failed', 'partial']);
 
 export interface StatusDeps {
   db: Db;
@@ -33,7 +59,14 @@ export interface StatusDeps {
 }
 
 /** One answer for both /readyz and `airflow-scim status`, so they agree on what is wrong. */
-export async function serviceStatus(deps: StatusDeps, opts: { probeAirflow: boolean } = { probeAirflow: true }): Promise<ServiceStatus> {
+/**
+ * probeAirflow asks Airflow now (the CLI); airflowCheck reads what a background check found (/readyz, which must
+ * answer in milliseconds whatever Airflow does).
+ */
+export async function serviceStatus(
+  deps: StatusDeps,
+  opts: { probeAirflow: boolean; airflowCheck?: () => Check; diagnose?: () => Promise<string | undefined> } = { probeAirflow: true },
+): Promise<ServiceStatus> {
   const database = safe(() => {
     deps.db.prepare('SELECT 1').get();
     return { ok: true };
@@ -43,34 +76,41 @@ export async function serviceStatus(deps: StatusDeps, opts: { probeAirflow: bool
     return v === MIGRATIONS.length ? { ok: true, detail: `schema version ${v}` } : { ok: false, detail: `schema version ${v}, expected ${MIGRATIONS.length}` };
   });
   let airflow: Check = { ok: true, detail: 'not configured (AIRFLOW_URL unset): SCIM only' };
-  if (deps.airflow && opts.probeAirflow) {
+  if (deps.airflow && opts.airflowCheck) {
+    airflow = opts.airflowCheck();
+  } else if (deps.airflow && opts.probeAirflow) {
     try {
       const info = await deps.airflow.info();
       airflow = { ok: true, detail: `Airflow ${info.version ?? info.apiVersion + '.x'} at ${info.basePath}, credentials accepted` };
     } catch (e) {
-      airflow = { ok: false, detail: (e as Error).message };
+      const mismatch = await opts.diagnose?.();
+      airflow = { ok: false, detail: mismatch ? `${mismatch} (${(e as Error).message})` : (e as Error).message };
     }
   } else if (deps.airflow) {
     airflow = { ok: true, detail: 'configured (not probed)' };
   }
   // A broken database already fails the checks above; here its reads just come back empty.
-  const lastRun = attempt(() => deps.state.lastRun());
-  const blockedRaw = attempt(() => deps.state.getKv('blocked'));
-  const blocked = blockedRaw ? JSON.parse(blockedRaw) : undefined;
+  const serviceRun = attempt(() => deps.state.lastRun({ origin: 'service' }));
+  const cliRun = attempt(() => deps.state.lastRun({ origin: 'cli' }));
+  const cliOk = attempt(() => deps.state.lastRun({ origin: 'cli', ok: true }));
+  // A one-off CLI run that failed is the operator's to see (lastCliRun), not the service's state.
+  const lastRun = cliOk && (!serviceRun || (cliOk.id ?? 0) > (serviceRun.id ?? 0)) ? cliOk : serviceRun;
+  const blocked = attempt(() => blockedView(deps.state));
+  const pendingChanges = deps.airflow ? (attempt(() => pendingChanges_(deps.store, deps.state)) ?? 0) : 0;
   const collisions = (lastRun?.plan.drift ?? []).flatMap((d) => (d.kind === 'username-collision' ? [{ username: d.username, scimUserIds: d.scimUserIds, note: d.note }] : []));
-  const seenSeq = lastRun?.seq ?? 0;
-  const pendingChanges = deps.airflow ? Math.max(0, deps.store.latestSeq() - seenSeq) : 0;
   let reconcile: Check;
   if (!deps.airflow) reconcile = { ok: true, detail: 'idle: no Airflow configured' };
-  else if (blocked) reconcile = { ok: false, detail: `deprovisions held by the safety limits: ${blocked.reason ?? 'see status'}` };
+  else if (blocked)
+    reconcile = { ok: false, detail: `BLOCKED: ${blocked.held.length} deprovision(s) held by the safety limits (${blocked.reason}); if intended: airflow-scim reconcile --allow-mass-deprovision` };
   else if (!lastRun) reconcile = { ok: true, detail: 'no run yet' };
   else if (lastRun.result === 'failed' || lastRun.result === 'partial')
-    reconcile = { ok: false, detail: `last run ${lastRun.result} at ${lastRun.finished}${lastRun.error ? ': ' + lastRun.error : ''}` };
-  else reconcile = { ok: true, detail: `last run ${lastRun.result} at ${lastRun.finished}` };
+    reconcile = { ok: false, detail: `last run ${lastRun.result} at ${lastRun.finished} (${runOrigin(lastRun)}, ${lastRun.trigger}): ${lastRun.error ?? 'see the log'}` };
+  else reconcile = { ok: true, detail: `last run ${lastRun.result} at ${lastRun.finished} (${runOrigin(lastRun)}, ${lastRun.trigger})` };
   return {
     ready: isCheck(database) && database.ok && isCheck(migrations) && migrations.ok,
     checks: { database: asCheck(database), migrations: asCheck(migrations), airflow, reconcile },
-    lastRun: lastRun ? { result: lastRun.result, started: lastRun.started, finished: lastRun.finished, error: lastRun.error } : undefined,
+    lastRun: lastRun ? summary(lastRun) : undefined,
+    lastCliRun: cliRun ? summary(cliRun) : undefined,
     pendingChanges,
     blocked,
     ...(collisions.length ? { collisions } : {}),

@@ -27,6 +27,7 @@ export interface AuditQuery {
   /** Matches subject, case-insensitively. */
   subject?: string;
   source?: AuditEntry['source'];
+  /** Keep only the newest N matching entries (returned oldest first). */
   limit?: number;
 }
 

@@ -12,7 +12,7 @@ export class MemoryAuditLog implements AuditLog {
     this.entries.push({ id: this.entries.length + 1, ...e });
   }
 
-  /** Oldest first; limit keeps the oldest matching entries; subject compared with ASCII case folding (as NOCASE). */
+  /** Oldest first; limit keeps the newest matching entries (still returned oldest first); subject compared with ASCII case folding (as NOCASE). */
   query(q: AuditQuery): AuditEntry[] {
     const since = q.since?.toISOString();
     const hits = this.entries.filter(
@@ -21,6 +21,6 @@ export class MemoryAuditLog implements AuditLog {
         (q.subject === undefined || (e.subject !== undefined && fold(e.subject) === fold(q.subject))) &&
         (q.source === undefined || e.source === q.source),
     );
-    return JSON.parse(JSON.stringify(q.limit === undefined ? hits : hits.slice(0, Math.max(0, q.limit)))) as AuditEntry[];
+    return JSON.parse(JSON.stringify(q.limit === undefined ? hits : hits.slice(Math.max(0, hits.length - Math.max(0, q.limit))))) as AuditEntry[];
   }
 }

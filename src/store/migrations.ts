@@ -124,4 +124,16 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE airflow_owned ADD COLUMN external_id TEXT;
   `,
+  // 4: leases: one service and one reconcile run per database, across processes (lease-types.ts)
+  `
+  CREATE TABLE leases (
+    name        TEXT PRIMARY KEY,                     -- service | reconcile
+    holder_id   TEXT NOT NULL,
+    pid         INTEGER NOT NULL,
+    host        TEXT NOT NULL,
+    purpose     TEXT NOT NULL,
+    acquired_at TEXT NOT NULL,
+    expires_at  TEXT NOT NULL
+  );
+  `,
 ];

@@ -50,7 +50,7 @@ export class SqliteAuditLog implements AuditLog {
     });
   }
 
-  /** Oldest first; limit keeps the oldest matching entries. subject matches case-insensitively (NOCASE column). */
+  /** Oldest first; limit keeps the newest matching entries. subject matches case-insensitively (NOCASE column). */
   query(q: AuditQuery): AuditEntry[] {
     const where: string[] = [];
     const params: unknown[] = [];
@@ -66,9 +66,10 @@ export class SqliteAuditLog implements AuditLog {
       where.push('source = ?');
       params.push(q.source);
     }
-    const sql = `SELECT * FROM audit ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id ${q.limit !== undefined ? 'LIMIT ?' : ''}`;
+    const sql = `SELECT * FROM audit ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id ${q.limit !== undefined ? 'DESC LIMIT ?' : ''}`;
     if (q.limit !== undefined) params.push(q.limit);
-    return (this.db.prepare(sql).all(...params) as Row[]).map(toEntry);
+    const rows = this.db.prepare(sql).all(...params) as Row[];
+    return (q.limit !== undefined ? rows.reverse() : rows).map(toEntry);
   }
 }
 

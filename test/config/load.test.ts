@@ -148,9 +148,48 @@ describe('airflow.url never carries credentials (issue 11)', () => {
     }
     expect(err).toBeInstanceOf(ConfigError);
     const text = (err as ConfigError).problems.join('\n') + (err as Error).message;
-    expect(text).toMatch(/^airflow\.url:.*AIRFLOW_URL.*AIRFLOW_USERNAME/m);
+    expect(text).toMatch(/^airflow\.url \(from AIRFLOW_URL\): must not carry credentials.*AIRFLOW_USERNAME/m);
     expect(text).not.toContain('hunter2');
     expect(() => parseConfig({ airflow: { url: 'http://user@airflow:8080' } })).toThrow(ConfigError);
     expect(parseConfig({ airflow: { url: 'http://airflow:8080/base' } }).airflow.url).toBe('http://airflow:8080/base');
+  });
+});
+
+describe('clear errors for the mistakes people make', () => {
+  const problemsOf = (fn: () => unknown): string => {
+    try {
+      fn();
+    } catch (e) {
+      return (e as ConfigError).problems.join('\n');
+    }
+    throw new Error('expected a ConfigError');
+  };
+
+  it('rejects an airflow.url without http:// or https:// at load time', () => {
+    expect(problemsOf(() => parseConfig({ airflow: { url: 'airflow-webserver:8080' } }))).toMatch(/^airflow\.url: must start with http:\/\/ or https:\/\//m);
+    expect(problemsOf(() => parseConfig({ airflow: { url: 'ftp://airflow' } }))).toMatch(/^airflow\.url: must start with http/m);
+    expect(parseConfig({ airflow: { url: 'https://airflow.example.com' } }).airflow.url).toBe('https://airflow.example.com');
+  });
+
+  it('a problem in a value from the environment names the variable', () => {
+    const p = problemsOf(() => loadConfig({ env: { AIRFLOW_API_VERSION: '4', AIRFLOW_URL: 'airflow:8080', PORT: 'eighty' } }));
+    expect(p).toMatch(/^airflow\.apiVersion \(from AIRFLOW_API_VERSION\):/m);
+    expect(p).toMatch(/^airflow\.url \(from AIRFLOW_URL\):/m);
+    expect(p).toMatch(/^server\.port \(from PORT\):/m);
+  });
+
+  it('the username template and cron checks are reported together with every other problem', () => {
+    const p = problemsOf(() => parseConfig({ server: { port: -1 }, airflow: { username: 'okta_{oktaId}' }, reconcile: { schedule: 'every five minutes' } }));
+    expect(p).toMatch(/^server\.port:/m);
+    expect(p).toMatch(/^airflow\.username:.*oktaId/m);
+    expect(p).toMatch(/^reconcile\.schedule:/m);
+    const fromEnv = problemsOf(() => loadConfig({ env: { RECONCILE_SCHEDULE: 'soon', PORT: '-3' } }));
+    expect(fromEnv).toMatch(/^reconcile\.schedule \(from RECONCILE_SCHEDULE\):/m);
+    expect(fromEnv).toMatch(/^server\.port \(from PORT\):/m);
+  });
+
+  it('headersTimeout must be above keepAliveTimeout', () => {
+    expect(problemsOf(() => parseConfig({ server: { keepAliveTimeout: '70s', headersTimeout: '65s' } }))).toMatch(/^server\.headersTimeout: must be above server\.keepAliveTimeout/m);
+    expect(parseConfig({}).server).toMatchObject({ keepAliveTimeout: 65_000, headersTimeout: 66_000 });
   });
 });

@@ -44,7 +44,7 @@ describe('airflow-scim CLI', () => {
   afterAll(() => fake.close());
 
   it('--help works on every command', async () => {
-    for (const cmd of [[], ['serve'], ['reconcile'], ['status'], ['explain'], ['audit'], ['tokens'], ['tokens', 'create'], ['tokens', 'list'], ['tokens', 'revoke'], ['release'], ['demo']]) {
+    for (const cmd of [[], ['serve'], ['reconcile'], ['status'], ['explain'], ['audit'], ['tokens'], ['tokens', 'create'], ['tokens', 'list'], ['tokens', 'revoke'], ['release'], ['demo'], ['users'], ['groups']]) {
       const r = await runCli([...cmd, '--help']);
       expect({ cmd, code: r.code }).toEqual({ cmd, code: 0 });
       expect(r.stdout).toMatch(/^Usage: airflow-scim/);

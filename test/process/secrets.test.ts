@@ -28,7 +28,7 @@ describe('credentials in AIRFLOW_URL', () => {
   it('serve refuses to start, naming AIRFLOW_URL, and prints no password', async () => {
     const r = await serveOnce(env());
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/airflow\.url: must not carry credentials \(AIRFLOW_URL/);
+    expect(r.out).toMatch(/airflow\.url \(from AIRFLOW_URL\): must not carry credentials/);
     expect(r.out).not.toContain(PASSWORD);
   });
 

@@ -186,6 +186,8 @@ describe('Reconciler.runOnce', () => {
     expect(r.transient).toBe(true);
     expect(r.outcomes.map((o) => [o.action.kind === 'create-user' && o.action.username, o.ok])).toEqual([['alice', true], ['bob', false], ['carol', true]]);
     expect(r.outcomes[1].error).toContain('500 creating bob');
+    // A partial run says why, in the report the log line, status and the CLI show.
+    expect(r.error).toBe('1 of 3 action(s) failed; first: create-user bob: 500 creating bob');
     expect(t.audit.query({ subject: 'bob', source: 'airflow' })).toEqual([expect.objectContaining({ outcome: 'failure', detail: { error: '500 creating bob' } })]);
     expect(t.state.getKv(KV_LAST_SUCCESS)).toBeUndefined();
 

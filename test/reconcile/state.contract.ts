@@ -66,6 +66,18 @@ export function runReconcileStateContract(name: string, make: () => ReconcileSta
       expect(s.lastRun({ includeDryRun: true })).toMatchObject({ id: id2, result: 'planned', seq: 9 });
     });
 
+    test('lastRun by origin: cli runs (trigger cli) apart from the service\'s', () => {
+      const svc = s.saveRun(report({ trigger: 'schedule', origin: 'service' }));
+      const cli = s.saveRun(report({ trigger: 'cli', origin: 'cli', result: 'failed' }));
+      s.saveRun(report({ trigger: 'cli', origin: 'cli', dryRun: true, result: 'planned' }));
+      expect(s.lastRun({ origin: 'service' })?.id).toBe(svc);
+      expect(s.lastRun({ origin: 'cli' })).toMatchObject({ id: cli, result: 'failed' });
+      expect(s.lastRun({ origin: 'cli', includeDryRun: true })?.result).toBe('planned');
+      expect(s.lastRun()?.id).toBe(cli);
+      expect(s.lastRun({ origin: 'cli', ok: true })).toBeUndefined();
+      expect(s.lastRun({ ok: true })?.id).toBe(svc);
+    });
+
     test('kv get, set, overwrite, delete', () => {
       expect(s.getKv('blocked')).toBeUndefined();
       s.setKv('blocked', '{"a":1}');

@@ -1,0 +1,35 @@
+import type { IdentityStore } from '../store/types';
+import type { ReconcileState } from './state';
+
+/** kv keys (ReconcileState). */
+export const KV_BLOCKED = 'blocked';
+export const KV_LAST_SUCCESS = 'lastSuccess';
+
+export interface BlockedView {
+  at: string;
+  reason: string;
+  held: string[];
+  [k: string]: unknown;
+}
+
+/**
+ * What every process sees of the reconciler, read from the database so that a run in any process (service or CLI)
+ * shows at once in `status`, /readyz and /metrics. One definition each.
+ */
+export function lastSuccess(state: Pick<ReconcileState, 'getKv'>): { at: string; seq: number } | undefined {
+  const raw = state.getKv(KV_LAST_SUCCESS);
+  if (!raw) return undefined;
+  const v = JSON.parse(raw) as { at: string; seq?: number };
+  return { at: v.at, seq: v.seq ?? 0 };
+}
+
+/** SCIM changes (journal entries) not yet covered by a run that applied everything it was allowed to. */
+export function pendingChanges(store: Pick<IdentityStore, 'latestSeq'>, state: Pick<ReconcileState, 'getKv'>): number {
+  return Math.max(0, store.latestSeq() - (lastSuccess(state)?.seq ?? 0));
+}
+
+/** The held verdict while the safety limits hold deprovisions back. */
+export function blockedView(state: Pick<ReconcileState, 'getKv'>): BlockedView | undefined {
+  const raw = state.getKv(KV_BLOCKED);
+  return raw ? (JSON.parse(raw) as BlockedView) : undefined;
+}

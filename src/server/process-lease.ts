@@ -1,0 +1,135 @@
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import type { Clock } from '../core/clock';
+import { describeHolder, type LeaseName, type LeaseOwner, type LeaseRecord, type LeaseStore } from '../store/lease-types';
+
+/** Default lease lifetime and renewal period: a crashed holder blocks others for at most DEFAULT_TTL_MS. */
+export const DEFAULT_TTL_MS = 30_000;
+
+/** Lease ids this process holds now; a same-host, same-pid holder not in here is a previous incarnation. */
+const heldHere = new Set<string>();
+
+/** The holder's messages name the database, so an operator knows which file is contended. */
+export class LeaseHeldError extends Error {
+  constructor(
+    readonly holder: LeaseRecord,
+    readonly database: string,
+    what: string,
+  ) {
+    super(`${what}: database ${database} is in use by ${describeHolder(holder)}`);
+    this.name = 'LeaseHeldError';
+  }
+}
+
+/**
+ * True when the holder certainly no longer runs: it is on this host and its pid is gone, or its pid is ours but the
+ * lease is not (a restarted container where we got the same pid, typically 1). Other hosts: only the ttl tells.
+ */
+export function holderIsDead(h: LeaseRecord): boolean {
+  if (h.host !== os.hostname()) return false;
+  if (h.pid === process.pid) return !heldHere.has(h.id);
+  try {
+    process.kill(h.pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+export interface LeaseOptions {
+  store: LeaseStore;
+  clock: Clock;
+  /** Named in messages. */
+  database: string;
+  ttlMs?: number;
+  /** Called when the lease was lost (it expired while we were stalled and another process took it). */
+  onLost?: (holder: LeaseRecord | undefined) => void;
+}
+
+/** A lease held by this process, renewed every ttl/3 until released. */
+export class HeldLease {
+  private timer: NodeJS.Timeout | null = null;
+
+  private constructor(
+    readonly name: LeaseName,
+    readonly owner: LeaseOwner,
+    private readonly opts: LeaseOptions,
+  ) {}
+
+  /** Takes the lease now or throws LeaseHeldError naming the live holder and the database. */
+  static acquire(name: LeaseName, purpose: string, opts: LeaseOptions): HeldLease {
+    const owner: LeaseOwner = { id: randomUUID(), pid: process.pid, host: os.hostname(), purpose };
+    const ttl = opts.ttlMs ?? DEFAULT_TTL_MS;
+    const r = opts.store.tryAcquire(name, owner, ttl, opts.clock.now(), holderIsDead);
+    if (!r.ok) throw new LeaseHeldError(r.holder, opts.database, name === 'service' ? 'another airflow-scim serve is running' : 'a reconcile run is in progress');
+    heldHere.add(owner.id);
+    const lease = new HeldLease(name, owner, opts);
+    lease.timer = setInterval(() => lease.renew(), Math.max(10, Math.floor(ttl / 3)));
+    lease.timer.unref();
+    return lease;
+  }
+
+  /**
+   * Waits for the lease: retries every pollMs until waitMs has passed (Infinity: forever), calling onWait once with
+   * the holder. Throws the last LeaseHeldError when the wait runs out.
+   */
+  static async waitFor(
+    name: LeaseName,
+    purpose: string,
+    opts: LeaseOptions & { waitMs: number; pollMs?: number; onWait?: (holder: LeaseRecord) => void; signal?: AbortSignal },
+  ): Promise<HeldLease> {
+    const until = opts.clock.now().getTime() + opts.waitMs;
+    let told = false;
+    for (;;) {
+      if (opts.signal?.aborted) throw new Error(`stopped while waiting for the ${name} lease`);
+      try {
+        return HeldLease.acquire(name, purpose, opts);
+      } catch (e) {
+        if (!(e instanceof LeaseHeldError) || opts.clock.now().getTime() >= until) throw e;
+        if (!told) opts.onWait?.(e.holder);
+        told = true;
+      }
+      await new Promise((r) => setTimeout(r, opts.pollMs ?? 200));
+    }
+  }
+
+  /**
+   * For `serve`: a live holder renews every ttl/3, so its lease always has more than 2/3 of the ttl left. One with
+   * less missed a renewal and is probably gone (a crashed pod on another node): wait for it to expire, once, instead
+   * of failing a restart. A live holder still refuses at once.
+   */
+  static async acquireOrOutlast(name: LeaseName, purpose: string, opts: LeaseOptions & { onWait?: (holder: LeaseRecord) => void }): Promise<HeldLease> {
+    try {
+      return HeldLease.acquire(name, purpose, opts);
+    } catch (e) {
+      if (!(e instanceof LeaseHeldError)) throw e;
+      const ttl = opts.ttlMs ?? DEFAULT_TTL_MS;
+      const left = Date.parse(e.holder.expiresAt) - opts.clock.now().getTime();
+      if (left > (ttl * 2) / 3) throw e;
+      opts.onWait?.(e.holder);
+      await new Promise((r) => setTimeout(r, Math.max(0, left) + 250));
+      return HeldLease.acquire(name, purpose, opts);
+    }
+  }
+
+  renew(): boolean {
+    const ok = this.opts.store.renew(this.name, this.owner.id, this.opts.ttlMs ?? DEFAULT_TTL_MS, this.opts.clock.now());
+    if (!ok) {
+      this.stopTimer();
+      heldHere.delete(this.owner.id);
+      this.opts.onLost?.(this.opts.store.holder(this.name, this.opts.clock.now()));
+    }
+    return ok;
+  }
+
+  release(): void {
+    this.stopTimer();
+    heldHere.delete(this.owner.id);
+    this.opts.store.release(this.name, this.owner.id);
+  }
+
+  private stopTimer(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+}
