@@ -38,7 +38,11 @@ describe('durability under SIGKILL', () => {
       }
     };
     const writers = [0, 1, 2, 3].map(writer);
-    while (acked.length < 150) await new Promise((r) => setTimeout(r, 10));
+    const deadline = Date.now() + 30_000;
+    while (acked.length < 150) {
+      if (Date.now() > deadline) throw new Error(`only ${acked.length} writes acknowledged in 30 s`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
     first.child.kill('SIGKILL');
     stop = true;
     await Promise.all(writers);
@@ -52,8 +56,10 @@ describe('durability under SIGKILL', () => {
       }
       const g = (await (await fetch(`${second.base}/scim/v2/Groups/${group.id}`, { headers })).json()) as { members?: Array<{ value: string }> };
       const members = new Set((g.members ?? []).map((m) => m.value));
-      for (const a of acked) if (a.member) expect(members.has(a.id)).toBe(true);
-      expect(acked.length).toBeGreaterThanOrEqual(150);
+      const ackedMembers = acked.filter((a) => a.member);
+      // Not vacuous: membership writes were acknowledged before the kill, and each of them survived it.
+      expect(ackedMembers.length).toBeGreaterThan(0);
+      expect(ackedMembers.filter((a) => !members.has(a.id)).map((a) => a.userName)).toEqual([]);
     } finally {
       second.child.kill('SIGTERM');
       await second.exited;

@@ -87,8 +87,8 @@ describe('applyActions', () => {
     const airflow = new MemoryAirflowClient();
     airflow.failNext(new AirflowError('server', 'injected failure for x', 500));
     const outcomes = await applyActions([create('x'), create('y', ['Nope']), create('z')], { airflow, state: new MemoryReconcileState(), audit: new TestAudit(), clock: new ManualClock(), concurrency: 1 });
-    expect(outcomes.map((o) => [o.ok, o.transient])).toEqual([[false, true], [false, false], [true, undefined]]);
-    expect(new AirflowError('bad-request', 'x').transient).toBe(false);
+    expect(outcomes.map((o) => [o.ok, o.transient, o.errorKind])).toEqual([[false, true, 'server'], [false, false, 'bad-request'], [true, undefined, undefined]]);
+    expect(airflow.peekUser('z')).toBeDefined();
   });
 
   test('random passwords are 32 random bytes, base64url', () => {
