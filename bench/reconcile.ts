@@ -88,7 +88,7 @@ async function benchVersion(version: 2 | 3): Promise<VersionFigures> {
   const reconciler = new Reconciler({ store, airflow: createAirflowClient(config.airflow, logger), state, audit, config, clock: systemClock, logger });
 
   // Load through the store (10k is small): one transaction.
-  let t = Date.now();
+  const t = Date.now();
   const ids: string[] = [];
   const groupIds: string[] = [];
   db.transaction(() => {

@@ -1,5 +1,5 @@
 import winston from 'winston';
-import { redact } from './store/audit-types';
+import { redact } from './core/redact';
 
 export type Logger = winston.Logger;
 export type LogFormat = 'pretty' | 'json';

@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import fs from 'node:fs';
+import path from 'node:path';
 import readline from 'node:readline/promises';
 import { Command, Option } from 'commander';
 import { ConfigError } from '../config/load';
@@ -30,10 +32,16 @@ export const DETAILED_EXIT = { noChanges: 0, error: 1, changes: 2, blocked: 3 } 
 
 const configOption = () => new Option('-c, --config <file>', 'YAML config file to merge over the defaults (or AIRFLOW_SCIM_CONFIG)');
 
+/** The version in package.json (dist/src/cli/main.js → ../../../package.json). */
+function packageVersion(): string {
+  const file = path.join(__dirname, '..', '..', '..', 'package.json');
+  return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
+}
+
 export function buildProgram(): Command {
   const program = new Command('airflow-scim')
     .description('SCIM 2.0 service provider that keeps Apache Airflow users and roles in step with your identity provider')
-    .version(require('../../../package.json').version as string)
+    .version(packageVersion())
     .showHelpAfterError('(add --help for usage)');
 
   program

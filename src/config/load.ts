@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import cron from 'node-cron';
-import { usernameTemplateProblems } from '../reconcile/username-template';
+import { usernameTemplateProblems } from '../core/username-template';
 import { configSchema, type Config } from './schema';
 
 export class ConfigError extends Error {

@@ -2,7 +2,7 @@ import picomatch from 'picomatch';
 import type { RolesConfig } from '../config/schema';
 import type { IdentitySnapshot, SnapshotGroup, UserRecord } from '../store/types';
 import type { DesiredRole, DesiredState, DesiredUser, ExclusionKind, RoleSource } from './types';
-import { pickEmail, renderUsername } from './username-template';
+import { pickEmail, renderUsername } from '../core/username-template';
 
 export interface DesiredConfig {
   usernameTemplate: string;

@@ -1,6 +1,5 @@
 import { Router, type Request } from 'express';
 import type { GroupChange, GroupRecord } from '../store/types';
-import { badRequest } from './errors';
 import { parseListParams, parseProjection, searchBodyParams, type ParsedList } from './list-query';
 import { methodNotAllowed } from './method-not-allowed';
 import { normalizeGroup } from './normalize';

@@ -53,7 +53,7 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   app.get('/healthz', async (_req, res) => {
-    let ok = false;
+    let ok: boolean;
     try {
       ok = await deps.health.live();
     } catch {

@@ -49,8 +49,6 @@ const summary = (r: RunReport): RunSummary => ({
   ...(r.error ? { error: r.error } : {}),
 });
 
-const FAILED = new Set(['failed', 'partial']);
-
 export interface StatusDeps {
   db: Db;
   store: IdentityStore;

@@ -37,14 +37,3 @@ export interface AuditLog {
   query(q: AuditQuery): AuditEntry[];
 }
 
-/** Secrets never reach the audit trail or logs. */
-const SECRET_KEYS = /^(password|token|secret|authorization|apiPassword|access_token|jwtSecret)$/i;
-export function redact<T>(value: T): T {
-  if (Array.isArray(value)) return value.map(redact) as T;
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEYS.test(k) ? '[redacted]' : redact(v);
-    return out as T;
-  }
-  return value;
-}

@@ -1,5 +1,6 @@
 import { jsonEquals } from '../core/json';
-import { redact, type AuditEntry } from './audit-types';
+import { redact } from '../core/redact';
+import type { AuditEntry } from './audit-types';
 import type { Change, WriteContext } from './types';
 
 /** Audit and journal helpers shared by both identity stores, so their trails are identical. */

@@ -27,7 +27,6 @@ describe.each([2, 3] as const)('Airflow %i.x', (version) => {
       let bindings: Bindings;
       let seedState: Map<string, string>;
       const known = new Set<string>();
-      let failed: string | undefined;
 
       beforeAll(async () => {
         const mappings = MAPPINGS[seq.name];

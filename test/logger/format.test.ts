@@ -14,7 +14,7 @@ describe('log format', () => {
   test('pretty: one readable line, fields as key=value, secrets still redacted', () => {
     const c = capture('pretty');
     c.log.warn('reconcile run', { component: 'reconcile', result: 'blocked', held: 3, password: 'hunter2' });
-    expect(c.text()).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z warn  reconcile run component=reconcile result=blocked held=3 password=\[redacted\]\n$/);
+    expect(c.text()).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z warn {2}reconcile run component=reconcile result=blocked held=3 password=\[redacted\]\n$/);
   });
 
   test('json: one JSON object per line', () => {

@@ -1,5 +1,6 @@
 /** Starts every selected real Airflow target at once and hands them to the test files (REAL_AIRFLOW_SERVERS). */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createAirflowClient } from '../../src/airflow/detect';
 import { parseConfig } from '../../src/config/load';
@@ -25,7 +26,7 @@ export default async function globalSetup(): Promise<void> {
     throw new Error(`real Airflow set-up failed:\n${failed.join('\n')}`);
   }
   process.env['REAL_AIRFLOW_SERVERS'] = JSON.stringify(servers);
-  fs.writeFileSync(path.join(require('node:os').tmpdir(), 'real-airflow-servers.json'), JSON.stringify(servers, null, 2));
+  fs.writeFileSync(path.join(os.tmpdir(), 'real-airflow-servers.json'), JSON.stringify(servers, null, 2));
   console.log(`\nreal Airflow ready in ${Math.round((Date.now() - t0) / 1000)}s: ${servers.map((s: RealAirflowServer) => `${s.target.id} at ${s.url}`).join(', ')}`);
 }
 

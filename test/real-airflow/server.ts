@@ -57,7 +57,7 @@ async function sh(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; 
     return stdout;
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`${cmd} ${args.join(' ')} failed: ${err.message}\n${(err.stderr ?? '').slice(-4000)}\n${(err.stdout ?? '').slice(-2000)}`);
+    throw new Error(`${cmd} ${args.join(' ')} failed: ${err.message}\n${(err.stderr ?? '').slice(-4000)}\n${(err.stdout ?? '').slice(-2000)}`, { cause: e });
   }
 }
 

@@ -1,5 +1,5 @@
-import { pickEmail, renderUsername, usernameTemplateProblems, validateUsernameTemplate } from '../../src/reconcile/username-template';
-import { scimUser } from './helpers';
+import { pickEmail, renderUsername, usernameTemplateProblems, validateUsernameTemplate } from '../../src/core/username-template';
+import { scimUser } from '../reconcile/helpers';
 
 const alice = scimUser('id-1', {
   userName: 'alice@corp.example',
@@ -31,9 +31,9 @@ describe('renderUsername', () => {
 describe('pickEmail', () => {
   test('primary, else work, else first', () => {
     expect(pickEmail(alice.data)).toBe('alice@corp.example');
-    expect(pickEmail({ userName: 'x', active: true, emails: [{ value: 'h@x', type: 'home' }, { value: 'w@x', type: 'work' }] })).toBe('w@x');
-    expect(pickEmail({ userName: 'x', active: true, emails: [{ value: 'h@x', type: 'home' }, { value: 'o@x', type: 'other' }] })).toBe('h@x');
-    expect(pickEmail({ userName: 'x', active: true })).toBeUndefined();
+    expect(pickEmail({ userName: 'x', emails: [{ value: 'h@x', type: 'home' }, { value: 'w@x', type: 'work' }] })).toBe('w@x');
+    expect(pickEmail({ userName: 'x', emails: [{ value: 'h@x', type: 'home' }, { value: 'o@x', type: 'other' }] })).toBe('h@x');
+    expect(pickEmail({ userName: 'x' })).toBeUndefined();
   });
 });
 

@@ -1,4 +1,3 @@
-import type { UserRecord, UserData } from '../store/types';
 
 /**
  * Airflow usernames rendered from SCIM users, e.g. "{userName}" or "okta_{externalId}". The rendered name must be
@@ -29,6 +28,14 @@ export function validateUsernameTemplate(template: string): void {
   const problems = usernameTemplateProblems(template);
   if (problems.length > 0) throw new Error(problems.join('; '));
 }
+
+/** What the template reads of a SCIM user (a store UserRecord fits): kept here so core imports nothing. */
+export interface TemplateUser {
+  id: string;
+  data: { userName: string; externalId?: string; emails?: unknown };
+}
+type UserData = TemplateUser['data'];
+type UserRecord = TemplateUser;
 
 interface ScimEmail {
   value?: unknown;

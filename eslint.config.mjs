@@ -1,0 +1,41 @@
+// Lint: our layering (STYLE.md) as import rules a machine checks, plus typescript-eslint's recommended checks.
+// Layers, lowest first: core → logger, config → store, airflow → scim, reconcile → metrics, server → cli.
+// A folder may import its own layer and the layers below; the fake Airflow (a development tool) only core.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const layer = (files, forbidden, why) => ({
+  files,
+  rules: {
+    'no-restricted-imports': ['error', {
+      patterns: forbidden.map((group) => ({ group: [group], message: why })),
+    }],
+  },
+});
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', '.tools/**', 'coverage/**', '**/*.js', '**/*.mjs'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+    },
+  },
+  layer(['src/core/**'], ['**/store/**', '**/airflow/**', '**/scim/**', '**/reconcile/**', '**/server/**', '**/cli/**', '**/config/**', '**/logger', '**/metrics', '**/fake-airflow/**'],
+    'core is the bottom layer: it imports nothing of ours'),
+  layer(['src/logger.ts', 'src/config/**'], ['**/store/**', '**/airflow/**', '**/scim/**', '**/reconcile/**', '**/server/**', '**/cli/**', '**/metrics', '**/fake-airflow/**'],
+    'logger and config sit above core only'),
+  layer(['src/store/**'], ['**/airflow/**', '**/scim/**', '**/reconcile/**', '**/server/**', '**/cli/**', '**/metrics', '**/fake-airflow/**'],
+    'the identity store is a seam: it knows nothing of Airflow, SCIM or the reconciler'),
+  layer(['src/airflow/**'], ['**/store/**', '**/scim/**', '**/reconcile/**', '**/server/**', '**/cli/**', '**/metrics', '**/fake-airflow/**'],
+    'the Airflow client is a seam: it knows nothing of the store, SCIM or the reconciler'),
+  layer(['src/scim/**'], ['**/airflow/**', '**/reconcile/**', '**/server/**', '**/cli/**', '**/fake-airflow/**'],
+    'the SCIM layer talks to the store, never to Airflow or the reconciler'),
+  layer(['src/reconcile/**'], ['**/scim/**', '**/server/**', '**/cli/**', '**/fake-airflow/**'],
+    'the reconciler sits below the server and the CLI'),
+  layer(['src/server/**', 'src/metrics.ts'], ['**/cli/**', '**/fake-airflow/**'],
+    'the server does not import the CLI or the fake Airflow'),
+  layer(['src/fake-airflow/**'], ['**/store/**', '**/airflow/**', '**/scim/**', '**/reconcile/**', '**/server/**', '**/cli/**', '**/config/**'],
+    'the fake Airflow is a copy of Airflow, checked against the real one: it shares no code with our client'),
+);
