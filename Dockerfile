@@ -28,9 +28,10 @@ COPY config ./config
 COPY src ./src
 COPY test ./test
 COPY bench ./bench
+COPY dev ./dev
 RUN npm run build
 # Only the service goes into the image: compiled tests and benchmarks stay behind.
-RUN rm -rf dist/test dist/bench
+RUN rm -rf dist/test dist/bench dist/dev
 
 ############################ prod-deps: runtime node_modules ############################
 FROM node:20.19-bookworm-slim AS prod-deps

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { createAirflowClient } from '../src/airflow/detect';
 import { parseConfig } from '../src/config/load';
 import { systemClock } from '../src/core/clock';
-import { startFakeAirflow, type FakeAirflow } from '../src/fake-airflow/fake-airflow';
+import { startFakeAirflow, type FakeAirflow } from '../dev/fake-airflow/fake-airflow';
 import { silentLogger } from '../src/logger';
 import { Reconciler } from '../src/reconcile/reconciler';
 import { SqliteReconcileState } from '../src/reconcile/sqlite-state';

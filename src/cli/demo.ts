@@ -5,7 +5,8 @@ import readline from 'node:readline/promises';
 import axios from 'axios';
 import YAML from 'yaml';
 import { loadConfig } from '../config/load';
-import { startFakeAirflow, type FakeAirflow } from '../fake-airflow/fake-airflow';
+import type { FakeAirflow } from '../../dev/fake-airflow/fake-airflow';
+import type * as FakeModule from '../../dev/fake-airflow/fake-airflow';
 import { buildContainer, type Container } from '../server/container';
 import { startService, type RunningService } from '../server/serve';
 import { serviceStatus } from '../server/status';
@@ -41,7 +42,22 @@ const DEMO_SETTINGS = {
  * a mass deprovision held by the safety limits, and its release. The temp folder goes on exit, Ctrl-C, SIGTERM,
  * SIGHUP or a start-up failure.
  */
+/**
+ * The fake Airflow is a development tool under dev/, not part of the container image: loaded only here, on demand,
+ * so every other command works without it.
+ */
+function loadFakeAirflow(): typeof FakeModule {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- on demand: dev/ is not in the image
+    return require('../../dev/fake-airflow/fake-airflow') as typeof FakeModule;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw e;
+    throw new Error('the demo runs from a checkout of the repository (npm run demo): the container image does not ship the fake Airflow', { cause: e });
+  }
+}
+
 export async function runDemo(opts: DemoOptions): Promise<void> {
+  const { startFakeAirflow } = loadFakeAirflow();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airflow-scim-demo-'));
   let fake: FakeAirflow | undefined;
   let svc: RunningService | undefined;

@@ -1,6 +1,6 @@
 import { createAirflowClient } from '../../src/airflow/detect';
 import { AirflowV2Client } from '../../src/airflow/v2-client';
-import { startFakeAirflow } from '../../src/fake-airflow/fake-airflow';
+import { startFakeAirflow } from '../../dev/fake-airflow/fake-airflow';
 import { silentLogger } from '../../src/logger';
 import { runAirflowClientContract } from '../contract/airflow-client.contract';
 

@@ -1,7 +1,7 @@
 import { createAirflowClient } from '../../src/airflow/detect';
 import { AirflowError } from '../../src/airflow/types';
 import { AirflowV3Client } from '../../src/airflow/v3-client';
-import { startFakeAirflow } from '../../src/fake-airflow/fake-airflow';
+import { startFakeAirflow } from '../../dev/fake-airflow/fake-airflow';
 import { silentLogger } from '../../src/logger';
 import { runAirflowClientContract } from '../contract/airflow-client.contract';
 

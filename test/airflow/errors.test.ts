@@ -5,7 +5,7 @@ import { AirflowError } from '../../src/airflow/types';
 import { AirflowV2Client } from '../../src/airflow/v2-client';
 import { AirflowV3Client } from '../../src/airflow/v3-client';
 import type { AirflowConfig } from '../../src/config/schema';
-import { startFakeAirflow, type FakeAirflow } from '../../src/fake-airflow/fake-airflow';
+import { startFakeAirflow, type FakeAirflow } from '../../dev/fake-airflow/fake-airflow';
 import { silentLogger } from '../../src/logger';
 
 const fail = async (p: Promise<unknown>): Promise<AirflowError> => {

@@ -3,7 +3,7 @@ import { AirflowHttp, parseRetryAfter } from '../../src/airflow/http';
 import { AirflowV2Client } from '../../src/airflow/v2-client';
 import { AirflowV3Client } from '../../src/airflow/v3-client';
 import { AirflowError } from '../../src/airflow/types';
-import { startFakeAirflow, type FakeAirflow } from '../../src/fake-airflow/fake-airflow';
+import { startFakeAirflow, type FakeAirflow } from '../../dev/fake-airflow/fake-airflow';
 
 let fake: FakeAirflow;
 let sleeps: number[];

@@ -1,7 +1,7 @@
 /** Airflow 3 JWT handling (doc §2.8): cached, renewed before exp, renewed once on a 401 and retried once. */
 import { AirflowV3Client, jwtExpiry } from '../../src/airflow/v3-client';
 import { AirflowError } from '../../src/airflow/types';
-import { startFakeAirflow, type FakeAirflow } from '../../src/fake-airflow/fake-airflow';
+import { startFakeAirflow, type FakeAirflow } from '../../dev/fake-airflow/fake-airflow';
 
 let fake: FakeAirflow;
 let now: number;

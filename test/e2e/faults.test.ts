@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { startFakeAirflow, type FakeAirflow } from '../../src/fake-airflow/fake-airflow';
+import { startFakeAirflow, type FakeAirflow } from '../../dev/fake-airflow/fake-airflow';
 import type { TestApp } from '../helpers/scim-app';
 import { patchBody } from '../helpers/scim-app';
 import { requireDist } from '../support/dist';

@@ -1,6 +1,6 @@
 /** The 2.x fake's quirks, each from ../shared/docs/airflow-api.md §1. */
 import request from 'supertest';
-import { startFakeAirflow, type FakeAirflow } from '../../src/fake-airflow/fake-airflow';
+import { startFakeAirflow, type FakeAirflow } from '../../dev/fake-airflow/fake-airflow';
 
 const BASE = '/auth/fab/v1';
 const basic = (u: string, p: string): string => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;

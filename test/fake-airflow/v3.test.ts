@@ -1,7 +1,7 @@
 import { signAirflowJwt } from '../../src/airflow/jwt-sign';
 /** The 3.x fake's behaviour, each from ../shared/docs/airflow-api.md §2. */
 import request from 'supertest';
-import { startFakeAirflow, type FakeAirflow } from '../../src/fake-airflow/fake-airflow';
+import { startFakeAirflow, type FakeAirflow } from '../../dev/fake-airflow/fake-airflow';
 
 const BASE = '/auth/fab/v1';
 let fake: FakeAirflow;

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { startFakeAirflow } from '../../src/fake-airflow/fake-airflow';
+import { startFakeAirflow } from '../../dev/fake-airflow/fake-airflow';
 import { CLI } from '../support/dist';
 import { runCli, tempDir } from '../support/processes';
 

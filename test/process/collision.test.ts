@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { startFakeAirflow, type FakeAirflow } from '../../src/fake-airflow/fake-airflow';
+import { startFakeAirflow, type FakeAirflow } from '../../dev/fake-airflow/fake-airflow';
 import { openDatabase } from '../../src/store/database';
 import { SqliteAuditLog } from '../../src/store/sqlite-audit';
 import { SqliteIdentityStore } from '../../src/store/sqlite-identity';

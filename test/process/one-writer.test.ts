@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { systemClock } from '../../src/core/clock';
-import { startFakeAirflow, type FakeAirflow } from '../../src/fake-airflow/fake-airflow';
+import { startFakeAirflow, type FakeAirflow } from '../../dev/fake-airflow/fake-airflow';
 import { HeldLease } from '../../src/server/process-lease';
 import { openDatabase } from '../../src/store/database';
 import { SqliteAuditLog } from '../../src/store/sqlite-audit';

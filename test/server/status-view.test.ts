@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { parseConfig } from '../../src/config/load';
-import { startFakeAirflow, type FakeAirflow } from '../../src/fake-airflow/fake-airflow';
+import { startFakeAirflow, type FakeAirflow } from '../../dev/fake-airflow/fake-airflow';
 import { silentLogger } from '../../src/logger';
 import { buildContainer, type Container } from '../../src/server/container';
 import { serviceStatus } from '../../src/server/status';

@@ -5,7 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { compareVersions } from '../core/version';
+import { compareVersions } from '../../src/core/version';
 import { callName, FakeFaults } from './faults';
 import { JwtSigner } from './jwt';
 import { FakeAirflowState } from './state';

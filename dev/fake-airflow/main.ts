@@ -1,6 +1,6 @@
 /**
  * Runs the fake Airflow by itself:
- *   node dist/src/fake-airflow/main.js --version 3 --port 28080 [--host 127.0.0.1] [--airflow-version 3.1.0]
+ *   node dist/dev/fake-airflow/main.js --version 3 --port 28080 [--host 127.0.0.1] [--airflow-version 3.3.2]
  *     [--admin-user admin] [--admin-password admin] [--seed-users 0]
  */
 import { startFakeAirflow } from './fake-airflow';

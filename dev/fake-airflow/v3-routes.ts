@@ -2,7 +2,7 @@
  * Airflow 3.x FAB auth manager API as the fake serves it (doc §2; spec airflow3-fab-auth-manager.yaml):
  * POST /auth/token → JWT, Bearer on /auth/fab/v1, {"detail"} errors, pydantic 422s.
  */
-import { compareVersions } from '../core/version';
+import { compareVersions } from '../../src/core/version';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { JwtSigner } from './jwt';
 import type { FakeAirflowState } from './state';
