@@ -8,4 +8,6 @@ module.exports = {
   globalTeardown: '<rootDir>/test/real-airflow/global-teardown.ts',
   testTimeout: 300000,
   maxWorkers: 1,
+  // Prints each server's log tail when a test failed (the homes are removed by the global teardown).
+  reporters: ['default', '<rootDir>/test/real-airflow/log-reporter.js'],
 };

@@ -77,7 +77,7 @@ interface Figures {
   noopMinimum: number;
   noopResult: string;
   afterApply: string;
-  latency: { samples: number; p50: number; p99: number; max: number };
+  latency: { samples: number; p50: number; p90: number; p99: number; max: number; slowest: number[] };
 }
 
 async function benchTarget(target: RealAirflowTarget): Promise<Figures> {
@@ -131,12 +131,14 @@ async function benchTarget(target: RealAirflowTarget): Promise<Figures> {
       lat.push(performance.now() - t0);
     }
     await loop.stop();
+    // Which samples were slowest (index in the order taken), to tell a first-call cost from a steady one.
+    const order = lat.map((ms, i) => [ms, i] as const).sort((a, b) => a[0] - b[0]).map(([, i]) => i);
     lat.sort((a, b) => a - b);
     const after = await reconciler.runOnce({ trigger: 'cli' });
     return {
       target, provisionSeconds, provisionResult: first.result, rolePatch, noopCalls, noopMinimum, noopResult: noop.result,
       afterApply: after.plan.actions.length === 0 ? 'nothing planned' : `${after.plan.actions.length} action(s) planned`,
-      latency: { samples: lat.length, p50: percentile(lat, 50), p99: percentile(lat, 99), max: lat[lat.length - 1] ?? NaN },
+      latency: { samples: lat.length, p50: percentile(lat, 50), p90: percentile(lat, 90), p99: percentile(lat, 99), max: lat[lat.length - 1] ?? NaN, slowest: order.slice(-3) },
     };
   } finally {
     await stop(server);
@@ -156,9 +158,10 @@ async function main(): Promise<void> {
     process.stdout.write(' done\n');
   }
   console.log(`\n${table(
-    ['target', 'role PATCH', 'provision s', 'users/s', 'no-op calls', 'minimum', 'after apply', 'deact p50 ms', 'deact p99 ms'],
+    ['target', 'role PATCH', 'provision s', 'users/s', 'no-op calls', 'minimum', 'after apply', 'deact p50 ms', 'p90', 'p99', 'slowest samples'],
     figures.map((f) => [
-      f.target.id, f.rolePatch, f.provisionSeconds, USERS / f.provisionSeconds, f.noopCalls, f.noopMinimum, f.afterApply, f.latency.p50, f.latency.p99,
+      f.target.id, f.rolePatch, f.provisionSeconds, USERS / f.provisionSeconds, f.noopCalls, f.noopMinimum, f.afterApply, f.latency.p50, f.latency.p90, f.latency.p99,
+      `#${f.latency.slowest.join(', #')}`,
     ]),
   )}\n`);
   const list: Verdict[] = figures.flatMap((f) => [
