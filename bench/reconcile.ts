@@ -219,7 +219,7 @@ async function main(): Promise<void> {
     console.log(`  churn calls: ${JSON.stringify(f.churn.calls.byCall)}`);
     const l = f.latency;
     console.log(`  deactivation → Airflow (${l.samples} samples, ${l.timeouts} timeouts): p50 ${fmt(l.p50)} ms, p99 ${fmt(l.p99)} ms, mean ${fmt(l.mean)} ms, max ${fmt(l.max)} ms`);
-    console.log(`  (each sample = the loop's debounce, ${DEBOUNCE_MS} ms, + one change-triggered run, which plans against the last full read and only writes; a full no-op run took ${fmt(f.noop.seconds * 1000)} ms)\n`);
+    console.log(`  (each sample = the loop's debounce, ${DEBOUNCE_MS} ms, + one change-triggered run, which reads the changed user (one GET) and the role page, then writes; a full no-op run took ${fmt(f.noop.seconds * 1000)} ms)\n`);
   }
   const list: Verdict[] = all.flatMap((f) => [
     { target: `${f.version}.x first run creates every user`, measured: `${fmt(f.first.airflowUsers)} users, ${f.first.result}`, pass: f.first.airflowUsers >= USERS && f.first.result === 'applied' },
