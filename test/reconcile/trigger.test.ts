@@ -9,14 +9,30 @@ import { ReconcileLoop, type LoopDeps } from '../../src/reconcile/trigger';
 import type { RunReport, RunResult } from '../../src/reconcile/types';
 import { TestAudit, TestStore, group, scimUser } from './helpers';
 
+// Timing is asserted under fake timers only: time moves when a test advances it, so every interval is exact and
+// nothing depends on the machine's load. The remaining real-timer tests only wait for events (no duration asserted).
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const advance = (ms: number): Promise<void> => jest.advanceTimersByTimeAsync(ms);
+let faked = false;
+/** Waits until cond holds: in 1 ms steps of fake time under fake timers, else polling real time. */
 async function until(cond: () => boolean, timeoutMs = 3000): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(5);
+  for (let t = 0; !cond(); t++) {
+    if (faked ? t > timeoutMs : Date.now() > end) throw new Error('condition not met in time');
+    if (faked) await advance(1);
+    else await sleep(5);
   }
 }
+const fakeTimers = (): void => {
+  beforeEach(() => {
+    jest.useFakeTimers();
+    faked = true;
+  });
+  afterEach(() => {
+    jest.useRealTimers();
+    faked = false;
+  });
+};
 
 /** A reconciler whose runs take `duration` ms and return scripted results. */
 class ScriptedReconciler {
@@ -56,37 +72,23 @@ afterEach(async () => {
   await Promise.all(loops.splice(0).map((l) => l.stop()));
 });
 
-describe('ReconcileLoop', () => {
+describe('ReconcileLoop (fake timers)', () => {
+  fakeTimers();
   test('a burst of journal changes is coalesced into one run after a quiet debounce', async () => {
-    jest.useFakeTimers();
-    try {
-      const store = new TestStore();
-      const rec = new ScriptedReconciler();
-      const loop = makeLoop(rec, store);
-      loop.start();
-      for (let i = 0; i < 5; i++) {
-        store.touch();
-        await jest.advanceTimersByTimeAsync(10); // a change every 10 ms, debounce 30 ms
-      }
-      expect(rec.runs).toHaveLength(0);
-      await jest.advanceTimersByTimeAsync(40);
-      expect(rec.runs.map((r) => r.trigger)).toEqual(['change']);
-      await jest.advanceTimersByTimeAsync(500);
-      expect(rec.runs).toHaveLength(1);
-      await loop.stop();
-    } finally {
-      jest.useRealTimers();
-    }
-  });
-
-  test('notifyChange() triggers a run without waiting for the poll; startup runs once', async () => {
+    const store = new TestStore();
     const rec = new ScriptedReconciler();
-    const loop = makeLoop(rec, new TestStore(), { pollInterval: 10_000, runAtStart: true });
+    const loop = makeLoop(rec, store);
     loop.start();
-    await until(() => rec.runs.length === 1);
-    loop.notifyChange();
-    await until(() => rec.runs.length === 2);
-    expect(rec.runs.map((r) => r.trigger)).toEqual(['startup', 'change']);
+    for (let i = 0; i < 5; i++) {
+      store.touch();
+      await advance(10); // a change every 10 ms, debounce 30 ms
+    }
+    expect(rec.runs).toHaveLength(0);
+    await advance(40);
+    expect(rec.runs.map((r) => r.trigger)).toEqual(['change']);
+    await advance(500);
+    expect(rec.runs).toHaveLength(1);
+    await loop.stop();
   });
 
   test('no overlap: changes during a run schedule exactly one more run after it', async () => {
@@ -97,10 +99,10 @@ describe('ReconcileLoop', () => {
     await until(() => rec.active === 1);
     for (let i = 0; i < 3; i++) {
       loop.notifyChange();
-      await sleep(35); // each debounce fires during the run
+      await advance(35); // each debounce fires during the run
     }
     await until(() => rec.runs.length === 2 && rec.active === 0);
-    await sleep(100);
+    await advance(100);
     expect(rec.runs).toHaveLength(2);
     expect(rec.maxActive).toBe(1);
     expect(rec.runs[1].start).toBeGreaterThanOrEqual(rec.runs[0].end!);
@@ -113,13 +115,9 @@ describe('ReconcileLoop', () => {
     loop.notifyChange();
     await until(() => rec.runs.length === 5);
     const gaps = rec.runs.slice(1).map((r, i) => r.start - rec.runs[i].end!);
-    // 10, 20, 40, 40 (capped); timers may fire a millisecond early
-    expect(gaps[0]).toBeGreaterThanOrEqual(9);
-    expect(gaps[1]).toBeGreaterThanOrEqual(19);
-    expect(gaps[2]).toBeGreaterThanOrEqual(39);
-    expect(gaps[3]).toBeGreaterThanOrEqual(39);
-    expect(gaps[3]).toBeLessThan(80);
-    await sleep(100);
+    // 10, 20, 40, 40 (capped at maxBackoff), exactly: fake time
+    expect(gaps).toEqual([10, 20, 40, 40]);
+    await advance(100);
     expect(rec.runs).toHaveLength(5); // success stops the retries
   });
 
@@ -142,6 +140,19 @@ describe('ReconcileLoop', () => {
     expect(results[0]).toBe('failed');
     expect(results.filter((r) => r === 'failed').length).toBeGreaterThanOrEqual(2);
     expect(airflow.peekUser('alice')?.roles).toEqual(['User']);
+  });
+
+});
+
+describe('ReconcileLoop (real timers: node-cron and stop() wait on real time)', () => {
+  test('notifyChange() triggers a run without waiting for the poll; startup runs once', async () => {
+    const rec = new ScriptedReconciler();
+    const loop = makeLoop(rec, new TestStore(), { pollInterval: 10_000, runAtStart: true });
+    loop.start();
+    await until(() => rec.runs.length === 1);
+    loop.notifyChange();
+    await until(() => rec.runs.length === 2);
+    expect(rec.runs.map((r) => r.trigger)).toEqual(['startup', 'change']);
   });
 
   test('stop() waits for the current run and no run starts afterwards', async () => {
