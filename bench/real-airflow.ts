@@ -1,3 +1,4 @@
+import type { RunReport } from '../src/reconcile/types';
 /**
  * The reconciler against real Airflow (test/real-airflow targets), one target at a time on a fresh metadata DB:
  *   1. provision N users (default 1,000, in 10 groups mapped to Viewer/User/Op plus a custom role) into an empty
@@ -19,7 +20,7 @@ import { parseConfig } from '../src/config/load';
 import { systemClock } from '../src/core/clock';
 import { silentLogger } from '../src/logger';
 import { Reconciler } from '../src/reconcile/reconciler';
-import { SqliteReconcileState } from '../src/reconcile/sqlite-state';
+import { SqliteReconcileState } from '../src/store/sqlite-reconcile-state';
 import { ReconcileLoop } from '../src/reconcile/trigger';
 import { openDatabase } from '../src/store/database';
 import { SqliteAuditLog } from '../src/store/sqlite-audit';
@@ -88,7 +89,7 @@ async function benchTarget(target: RealAirflowTarget): Promise<Figures> {
     await start(server);
     const audit = new SqliteAuditLog(db);
     const store = new SqliteIdentityStore(db, audit);
-    const state = new SqliteReconcileState(db);
+    const state = new SqliteReconcileState<RunReport>(db);
     const logger = silentLogger();
     const config = parseConfig({
       airflow: { url: server.url, apiVersion: 'auto', apiUser: SERVICE_ACCOUNT.username, apiPassword: SERVICE_ACCOUNT.password, timeout: '30s' },

@@ -1,3 +1,4 @@
+import type { RunReport } from '../src/reconcile/types';
 /**
  * Reconciler benchmark: 10,000 managed users in 50 groups (mapped to three roles) in a SQLite store, the fake Airflow
  * (2.x and 3.x) with 5 ms added to every call, all in this one process (the figures are call counts and wall times,
@@ -15,7 +16,7 @@ import { systemClock } from '../src/core/clock';
 import { startFakeAirflow, type FakeAirflow } from '../dev/fake-airflow/fake-airflow';
 import { silentLogger } from '../src/logger';
 import { Reconciler } from '../src/reconcile/reconciler';
-import { SqliteReconcileState } from '../src/reconcile/sqlite-state';
+import { SqliteReconcileState } from '../src/store/sqlite-reconcile-state';
 import { ReconcileLoop } from '../src/reconcile/trigger';
 import { openDatabase } from '../src/store/database';
 import { SqliteAuditLog } from '../src/store/sqlite-audit';
@@ -76,7 +77,7 @@ async function benchVersion(version: 2 | 3): Promise<VersionFigures> {
   const db = openDatabase(path.join(dir, 'bench.db'));
   const audit = new SqliteAuditLog(db);
   const store = new SqliteIdentityStore(db, audit);
-  const state = new SqliteReconcileState(db);
+  const state = new SqliteReconcileState<RunReport>(db);
   const logger = silentLogger();
   const config = parseConfig({
     airflow: { url: fake.url, apiVersion: String(version), apiUser: fake.admin.username, apiPassword: fake.admin.password },

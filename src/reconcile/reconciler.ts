@@ -12,7 +12,8 @@ import { changedUsernames, restrictDesired } from './scope';
 import { checkSafety } from './safety';
 import { ownershipMap, type ReconcileState } from './state';
 import { KV_BLOCKED, KV_LAST_SUCCESS, pendingChanges } from './view';
-import { DRIFT_KINDS, type Action, type ActionKind, type ActionOutcome, type DesiredRole, type DesiredState, type Drift, type Plan, type RunOrigin, type RunReport, type RunResult, type SafetyVerdict } from './types';
+import type { RunOrigin } from '../store/reconcile-state';
+import { DRIFT_KINDS, type Action, type ActionKind, type ActionOutcome, type DesiredRole, type DesiredState, type Drift, type Plan, type RunReport, type RunResult, type SafetyVerdict } from './types';
 
 /** Optional metric hooks; the composition root wires them to prom-client. */
 export interface ReconcileMetrics {

@@ -1,3 +1,4 @@
+import type { RunOrigin } from '../store/reconcile-state';
 import type { Permission } from '../airflow/types';
 
 /** Why a user gets a role: which group, through which mapping rule. */
@@ -108,10 +109,6 @@ export interface ActionOutcome {
   errorKind?: string;
 }
 
-export type RunOrigin = 'service' | 'cli';
-
-/** A run's origin; older saved runs are told apart by their trigger. */
-export const runOrigin = (r: Pick<RunReport, 'origin' | 'trigger'>): RunOrigin => r.origin ?? (r.trigger === 'cli' ? 'cli' : 'service');
 
 export interface RunReport {
   id?: number;

@@ -1,3 +1,4 @@
+import type { RunReport } from '../reconcile/types';
 import path from 'node:path';
 import { createAirflowClient } from '../airflow/detect';
 import type { AirflowClient } from '../airflow/types';
@@ -6,7 +7,7 @@ import { systemClock, uuidGenerator, type Clock } from '../core/clock';
 import { createLogger, type Logger } from '../logger';
 import { Metrics } from '../metrics';
 import { Reconciler } from '../reconcile/reconciler';
-import { SqliteReconcileState } from '../reconcile/sqlite-state';
+import { SqliteReconcileState } from '../store/sqlite-reconcile-state';
 import type { ReconcileState } from '../reconcile/state';
 import { TokenService } from '../scim/tokens';
 import type { AuditLog } from '../store/audit-types';
@@ -19,7 +20,7 @@ import type { IdentityStore } from '../store/types';
 import type { LeaseRecord, LeaseStore } from '../store/lease-types';
 import { SqliteLeaseStore } from '../store/sqlite-lease';
 import { HeldLease } from './process-lease';
-import type { RunOrigin } from '../reconcile/types';
+import type { RunOrigin } from '../store/reconcile-state';
 import { blockedView, lastSuccess, pendingChanges } from '../reconcile/view';
 
 /** Everything the service and the CLI need, built in one place (STYLE habit 11: the composition root). */
@@ -63,7 +64,7 @@ export function buildContainer(config: Config, opts: ContainerOptions = {}): Con
   const audit = new SqliteAuditLog(db);
   const store = new SqliteIdentityStore(db, audit, clock, uuidGenerator);
   const tokens = new TokenService(new SqliteTokenStore(db), clock, config.scim.token);
-  const state = new SqliteReconcileState(db);
+  const state = new SqliteReconcileState<RunReport>(db);
   const metrics = new Metrics();
   const airflowConfigured = !!config.airflow.url;
   const leases = new SqliteLeaseStore(db);

@@ -2,7 +2,8 @@ import type { Db } from '../store/database';
 import { MIGRATIONS } from '../store/migrations';
 import type { AirflowClient } from '../airflow/types';
 import type { ReconcileState } from '../reconcile/state';
-import { runOrigin, type RunOrigin, type RunReport } from '../reconcile/types';
+import type { RunReport } from '../reconcile/types';
+import { runOrigin, type RunOrigin } from '../store/reconcile-state';
 import { blockedView, pendingChanges as pendingChanges_ } from '../reconcile/view';
 import type { IdentityStore } from '../store/types';
 

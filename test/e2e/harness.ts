@@ -10,7 +10,7 @@ import type { Config } from '../../src/config/schema';
 import { startFakeAirflow, type FakeAirflow } from '../../dev/fake-airflow/fake-airflow';
 import type { FakeUser, SeedUser } from '../../dev/fake-airflow/state';
 import { silentLogger } from '../../src/logger';
-import { MemoryReconcileState } from '../../src/reconcile/memory-state';
+import { MemoryReconcileState } from '../../src/store/memory-reconcile-state';
 import { Reconciler } from '../../src/reconcile/reconciler';
 import type { RunReport } from '../../src/reconcile/types';
 import { buildTestApp, type TestApp } from '../helpers/scim-app';
@@ -74,7 +74,7 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
   const reconciler = new Reconciler({
     store: scim.store,
     airflow,
-    state: new MemoryReconcileState(),
+    state: new MemoryReconcileState<RunReport>(),
     audit: scim.audit,
     config,
     clock: scim.clock,

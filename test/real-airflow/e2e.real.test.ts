@@ -1,3 +1,4 @@
+import type { RunReport } from '../../src/reconcile/types';
 /**
  * The recorded Okta and Entra provisioning conversations (test/fixtures/e2e), IdP → SCIM → reconciler → real
  * Airflow. At each checkpoint the reconciler runs, then two witnesses check Airflow: its REST API as the
@@ -6,7 +7,7 @@
  */
 import path from 'node:path';
 import { silentLogger } from '../../src/logger';
-import { MemoryReconcileState } from '../../src/reconcile/memory-state';
+import { MemoryReconcileState } from '../../src/store/memory-reconcile-state';
 import { Reconciler } from '../../src/reconcile/reconciler';
 import { compareCheckpoint, E2E_MAPPINGS, sequenceStep } from '../e2e/harness';
 import { buildTestApp, type TestApp } from '../helpers/scim-app';
@@ -54,7 +55,7 @@ for (const s of runningServers()) {
           });
           scim = buildTestApp({ backend: 'sqlite' });
           reconciler = new Reconciler({
-            store: scim.store, airflow: clientFor(s), state: new MemoryReconcileState(), audit: scim.audit, config, clock: scim.clock, logger: silentLogger(),
+            store: scim.store, airflow: clientFor(s), state: new MemoryReconcileState<RunReport>(), audit: scim.audit, config, clock: scim.clock, logger: silentLogger(),
           });
           bindings = new Bindings({ token: scim.token });
           const [rest, cli] = await Promise.all([viaRest(s), viaCli(s)]);

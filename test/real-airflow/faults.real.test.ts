@@ -3,7 +3,7 @@
  * the reconciler converges with every account present once, with the right roles, and nothing else created.
  */
 import { silentLogger } from '../../src/logger';
-import { MemoryReconcileState } from '../../src/reconcile/memory-state';
+import { MemoryReconcileState } from '../../src/store/memory-reconcile-state';
 import { Reconciler } from '../../src/reconcile/reconciler';
 import type { RunReport } from '../../src/reconcile/types';
 import { buildTestApp, CORE_USER } from '../helpers/scim-app';
@@ -33,7 +33,7 @@ for (const s of runningServers()) {
           roles: { mappings: [{ group: 'airflow-viewers', roles: ['Viewer'] }] },
           safety: { protectedUsers: [BREAK_GLASS.username], maxDeprovisions: 1000, maxDeprovisionPercent: 100 },
         });
-        const reconciler = new Reconciler({ store: scim.store, airflow: clientFor(s, { retries: 1, timeout: '5s' }), state: new MemoryReconcileState(), audit: scim.audit, config, clock: scim.clock, logger: silentLogger() });
+        const reconciler = new Reconciler({ store: scim.store, airflow: clientFor(s, { retries: 1, timeout: '5s' }), state: new MemoryReconcileState<RunReport>(), audit: scim.audit, config, clock: scim.clock, logger: silentLogger() });
 
         const baseline = countRows(s, 'ab_user');
         let finished: RunReport | undefined;

@@ -1,3 +1,4 @@
+import type { RunReport } from '../../src/reconcile/types';
 /**
  * The points where Airflow's source said our client or fake were wrong (../shared/docs/real-airflow.md), each
  * confirmed on a real server and kept as a test here: sessions per call on 2.x, stale PATCH bodies, tokens signed
@@ -8,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { AirflowError } from '../../src/airflow/types';
 import { silentLogger } from '../../src/logger';
-import { MemoryReconcileState } from '../../src/reconcile/memory-state';
+import { MemoryReconcileState } from '../../src/store/memory-reconcile-state';
 import { Reconciler } from '../../src/reconcile/reconciler';
 import { buildTestApp, CORE_USER, PATCH_OP } from '../helpers/scim-app';
 import { clientFor, configFor } from './clients';
@@ -30,7 +31,7 @@ function world(s: RealAirflowServer) {
     deprovision: 'strip-roles',
     safety: { protectedUsers: [BREAK_GLASS.username], maxDeprovisions: 1000, maxDeprovisionPercent: 100 },
   });
-  const reconciler = new Reconciler({ store: scim.store, airflow: clientFor(s), state: new MemoryReconcileState(), audit: scim.audit, config, clock: scim.clock, logger: silentLogger() });
+  const reconciler = new Reconciler({ store: scim.store, airflow: clientFor(s), state: new MemoryReconcileState<RunReport>(), audit: scim.audit, config, clock: scim.clock, logger: silentLogger() });
   const addViewers = async (names: string[]): Promise<string[]> => {
     const ids: string[] = [];
     for (const n of names) {

@@ -1,10 +1,12 @@
+import type { RunReport } from '../../src/reconcile/types';
 import { AirflowError, type AirflowUserChange, type NewAirflowUser, type AirflowUser, type AirflowRole } from '../../src/airflow/types';
 import { ManualClock } from '../../src/core/clock';
 import { applyActions, randomPassword } from '../../src/reconcile/apply';
-import { MemoryReconcileState } from '../../src/reconcile/memory-state';
+import { MemoryReconcileState } from '../../src/store/memory-reconcile-state';
 import type { Action } from '../../src/reconcile/types';
 import { MemoryAirflowClient } from '../../src/airflow/memory-client';
-import { TestAudit, airflowUser, desiredUser } from './helpers';
+import { MemoryAuditLog } from '../../src/store/memory-audit';
+import { airflowUser, desiredUser } from './helpers';
 
 /** Tracks how many calls are in flight at once (the contract-tested memory client underneath). */
 class SlowAirflow extends MemoryAirflowClient {
@@ -34,14 +36,14 @@ const create = (u: string, roles = ['Viewer']): Action => ({ kind: 'create-user'
 describe('applyActions', () => {
   test('bounded concurrency, roles before users before deprovisions, progress reported', async () => {
     const airflow = new SlowAirflow({ users: [airflowUser('old', ['Viewer'])] });
-    const state = new MemoryReconcileState();
+    const state = new MemoryReconcileState<RunReport>();
     const actions: Action[] = [
       { kind: 'deprovision-user', username: 'old', mode: 'strip-roles', rolesBefore: ['Viewer'], adminRemoval: false, reason: 'gone' },
       ...['a', 'b', 'c', 'd', 'e'].map((u) => create(u, ['custom'])),
       { kind: 'create-role', role: 'custom', permissions: [['can_read', 'DAGs']], reason: 'r' },
     ];
     const progress: string[] = [];
-    const outcomes = await applyActions(actions, { airflow, state, audit: new TestAudit(), clock: new ManualClock(), concurrency: 2 }, (d, t) => progress.push(`${d}/${t}`));
+    const outcomes = await applyActions(actions, { airflow, state, audit: new MemoryAuditLog(), clock: new ManualClock(), concurrency: 2 }, (d, t) => progress.push(`${d}/${t}`));
     expect(outcomes.map((o) => o.ok)).toEqual(Array(7).fill(true));
     expect(outcomes.map((o) => o.action)).toEqual(actions); // outcomes in the order given
     expect(airflow.maxInFlight).toBe(2);
@@ -52,30 +54,30 @@ describe('applyActions', () => {
 
   test('strip-roles empties roles and rotates the password; ownership is kept for a later reactivation', async () => {
     const airflow = new MemoryAirflowClient({ users: [airflowUser('bob', ['User', 'Admin'])] });
-    const state = new MemoryReconcileState();
+    const state = new MemoryReconcileState<RunReport>();
     const clock = new ManualClock();
     state.own('bob', 'created', 's1', clock.now());
-    const audit = new TestAudit();
+    const audit = new MemoryAuditLog();
     await applyActions([{ kind: 'deprovision-user', username: 'bob', mode: 'strip-roles', rolesBefore: ['Admin', 'User'], adminRemoval: true, reason: 'inactive' }], { airflow, state, audit, clock, concurrency: 4 });
     expect(airflow.peekUser('bob')?.roles).toEqual([]);
     expect(airflow.peekPassword('bob')).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(state.owned().map((o) => o.username)).toEqual(['bob']);
     expect(state.countDeprovisionsSince(new Date(0))).toBe(1);
-    expect(audit.entries).toEqual([
+    expect(audit.query({})).toEqual([
       expect.objectContaining({ source: 'airflow', actor: 'reconciler', subject: 'bob', action: 'deprovision-user', outcome: 'success', detail: { before: { roles: ['Admin', 'User'] }, after: { roles: [] }, mode: 'strip-roles' } }),
     ]);
   });
 
   test('delete tolerates an already-deleted user; an admin-removing update is counted', async () => {
     const airflow = new MemoryAirflowClient({ users: [airflowUser('ann', ['Admin'])] });
-    const state = new MemoryReconcileState();
+    const state = new MemoryReconcileState<RunReport>();
     state.own('ghost', 'created', null, new Date());
     const outcomes = await applyActions(
       [
         { kind: 'update-user', username: 'ann', changes: { roles: { before: ['Admin'], after: ['Viewer'] } }, reason: 'r', adminRemoval: true },
         { kind: 'deprovision-user', username: 'ghost', mode: 'delete', rolesBefore: [], adminRemoval: false, reason: 'gone' },
       ],
-      { airflow, state, audit: new TestAudit(), clock: new ManualClock(), concurrency: 1 },
+      { airflow, state, audit: new MemoryAuditLog(), clock: new ManualClock(), concurrency: 1 },
     );
     expect(outcomes.map((o) => o.ok)).toEqual([true, true]);
     expect(airflow.peekUser('ann')?.roles).toEqual(['Viewer']);
@@ -86,7 +88,7 @@ describe('applyActions', () => {
   test('errors are per action and marked transient only for transient Airflow errors', async () => {
     const airflow = new MemoryAirflowClient();
     airflow.failNext(new AirflowError('server', 'injected failure for x', 500));
-    const outcomes = await applyActions([create('x'), create('y', ['Nope']), create('z')], { airflow, state: new MemoryReconcileState(), audit: new TestAudit(), clock: new ManualClock(), concurrency: 1 });
+    const outcomes = await applyActions([create('x'), create('y', ['Nope']), create('z')], { airflow, state: new MemoryReconcileState<RunReport>(), audit: new MemoryAuditLog(), clock: new ManualClock(), concurrency: 1 });
     expect(outcomes.map((o) => [o.ok, o.transient, o.errorKind])).toEqual([[false, true, 'server'], [false, false, 'bad-request'], [true, undefined, undefined]]);
     expect(airflow.peekUser('z')).toBeDefined();
   });

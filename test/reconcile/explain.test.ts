@@ -1,18 +1,22 @@
+import type { RunReport } from '../../src/reconcile/types';
 import { configSchema } from '../../src/config/schema';
 import { explainUser, formatExplanation } from '../../src/reconcile/explain';
-import { MemoryReconcileState } from '../../src/reconcile/memory-state';
-import { TestAudit, TestStore, group, scimUser } from './helpers';
+import { MemoryReconcileState } from '../../src/store/memory-reconcile-state';
+import { MemoryAuditLog } from '../../src/store/memory-audit';
+import { MemoryIdentityStore } from '../../src/store/memory-identity';
 
 function setup() {
-  const store = new TestStore();
-  store.users.push(
-    scimUser('id-1', { userName: 'alice@corp.io', externalId: '00u1', name: { givenName: 'Alice', familyName: 'L' }, emails: [{ value: 'alice@corp.io', primary: true }] }),
-    scimUser('id-2', { userName: 'bob@corp.io', externalId: '00u2', active: false }),
-  );
-  store.groups.push(group('g1', 'Airflow-Admins', ['id-1', 'id-2']), group('g2', 'data-eng', ['id-1']));
-  const state = new MemoryReconcileState();
+  // The contract-tested in-memory store, with ids id-1, id-2, … in creation order.
+  let n = 0;
+  const store = new MemoryIdentityStore(new MemoryAuditLog(), undefined, () => `id-${++n}`);
+  const ctx = { actor: 'test' };
+  store.createUser({ userName: 'alice@corp.io', active: true, externalId: '00u1', name: { givenName: 'Alice', familyName: 'L' }, emails: [{ value: 'alice@corp.io', primary: true }] }, ctx);
+  store.createUser({ userName: 'bob@corp.io', externalId: '00u2', active: false }, ctx);
+  store.createGroup({ displayName: 'Airflow-Admins' }, ['id-1', 'id-2'], ctx);
+  store.createGroup({ displayName: 'data-eng' }, ['id-1'], ctx);
+  const state = new MemoryReconcileState<RunReport>();
   state.own('okta_00u1', 'adopted', 'id-1', new Date('2026-01-02T00:00:00Z'));
-  const audit = new TestAudit();
+  const audit = new MemoryAuditLog();
   audit.record({ at: '2026-01-02T00:00:00Z', source: 'airflow', actor: 'reconciler', subject: 'okta_00u1', action: 'adopt-user', outcome: 'success' });
   audit.record({ at: '2026-01-03T00:00:00Z', source: 'airflow', actor: 'reconciler', subject: 'okta_00u1', action: 'update-user', outcome: 'success', detail: { before: { roles: ['Viewer'] }, after: { roles: ['Admin', 'User'] } } });
   const config = configSchema.parse({

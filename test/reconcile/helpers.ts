@@ -1,10 +1,9 @@
 import type { AirflowRole, AirflowUser } from '../../src/airflow/types';
-import type { AuditEntry, AuditLog, AuditQuery } from '../../src/store/audit-types';
-import type { Change, IdentitySnapshot, SnapshotGroup, UserData, UserRecord } from '../../src/store/types';
+import type { IdentitySnapshot, SnapshotGroup, UserData, UserRecord } from '../../src/store/types';
 import type { DesiredConfig } from '../../src/reconcile/desired';
 import type { DesiredUser } from '../../src/reconcile/types';
 
-/** Local test doubles and builders for the reconciler tests. */
+/** Builders for the reconciler tests (the doubles are the contract-tested in-memory implementations). */
 
 export function scimUser(id: string, data: Partial<UserData> & { userName?: string } = {}): UserRecord {
   return {
@@ -53,47 +52,3 @@ export function airflowUser(username: string, roles: string[], over: Partial<Air
 }
 
 export const BUILTIN_ROLES: AirflowRole[] = ['Admin', 'Op', 'Public', 'User', 'Viewer'].map((name) => ({ name, permissions: [] }));
-
-export class TestAudit implements AuditLog {
-  entries: AuditEntry[] = [];
-  record(entry: AuditEntry): void {
-    this.entries.push({ ...entry, id: this.entries.length + 1 });
-  }
-  query(q: AuditQuery): AuditEntry[] {
-    return this.entries.filter((e) => (!q.source || e.source === q.source) && (!q.subject || e.subject?.toLowerCase() === q.subject.toLowerCase()));
-  }
-}
-
-/** The slice of IdentityStore the reconciler and loop read, with a journal. */
-export class TestStore {
-  users: UserRecord[] = [];
-  groups: SnapshotGroup[] = [];
-  journal: Change[] = [];
-  constructor(private readonly now: () => Date = () => new Date()) {}
-  touch(resourceId = 'x'): void {
-    this.journal.push({ seq: this.journal.length + 1, at: this.now().toISOString(), resourceType: 'User', resourceId, op: 'patch' });
-  }
-  addUser(u: UserRecord, groups: string[] = []): void {
-    this.users.push(u);
-    for (const name of groups) {
-      let g = this.groups.find((x) => x.displayName === name);
-      if (!g) this.groups.push((g = group(`g-${name}`, name, [])));
-      g.memberIds.push(u.id);
-    }
-    this.touch(u.id);
-  }
-  setActive(id: string, active: boolean): void {
-    const u = this.users.find((x) => x.id === id)!;
-    u.data = { ...u.data, active };
-    this.touch(id);
-  }
-  latestSeq(): number {
-    return this.journal.length;
-  }
-  changesSince(seq: number, limit = 1000): Change[] {
-    return this.journal.filter((c) => c.seq > seq).slice(0, limit);
-  }
-  snapshot(): IdentitySnapshot {
-    return structuredClone({ seq: this.latestSeq(), users: this.users, groups: this.groups });
-  }
-}

@@ -1,10 +1,11 @@
+import type { RunReport } from '../../src/reconcile/types';
 import { MemoryAirflowClient } from '../../src/airflow/memory-client';
 import type { AirflowUser } from '../../src/airflow/types';
 import { configSchema, type ConfigInput } from '../../src/config/schema';
 import { ManualClock } from '../../src/core/clock';
 import { silentLogger } from '../../src/logger';
 import { explainUser } from '../../src/reconcile/explain';
-import { MemoryReconcileState } from '../../src/reconcile/memory-state';
+import { MemoryReconcileState } from '../../src/store/memory-reconcile-state';
 import { Reconciler, type ReconcileMetrics } from '../../src/reconcile/reconciler';
 import { MemoryAuditLog } from '../../src/store/memory-audit';
 import { MemoryIdentityStore } from '../../src/store/memory-identity';
@@ -20,7 +21,7 @@ function setup(cfg: ConfigInput = {}) {
   let n = 0;
   const store: IdentityStore = new MemoryIdentityStore(audit, clock, () => `id-${++n}`);
   const airflow = new MemoryAirflowClient({ users: [ADMIN] });
-  const state = new MemoryReconcileState();
+  const state = new MemoryReconcileState<RunReport>();
   const config = configSchema.parse({
     airflow: { apiUser: 'svc', concurrency: 2 },
     roles: { mappings: [{ group: 'airflow-users', roles: ['User'] }, { group: 'airflow-admins', roles: ['Admin'] }, { group: 'airflow-ops', roles: ['Op'] }] },

@@ -1,10 +1,11 @@
+import type { RunReport } from '../../src/reconcile/types';
 import { createAirflowClient } from '../../src/airflow/detect';
 import { configSchema } from '../../src/config/schema';
 import { systemClock } from '../../src/core/clock';
 import { startFakeAirflow, type FakeAirflow } from '../../dev/fake-airflow/fake-airflow';
 import { silentLogger } from '../../src/logger';
 import { Reconciler } from '../../src/reconcile/reconciler';
-import { SqliteReconcileState } from '../../src/reconcile/sqlite-state';
+import { SqliteReconcileState } from '../../src/store/sqlite-reconcile-state';
 import { openDatabase } from '../../src/store/database';
 import { SqliteAuditLog } from '../../src/store/sqlite-audit';
 import { SqliteIdentityStore } from '../../src/store/sqlite-identity';
@@ -24,7 +25,7 @@ describe.each([2, 3] as const)('end to end against the fake Airflow %s.x over HT
     const db = openDatabase(':memory:');
     const audit = new SqliteAuditLog(db);
     const store = new SqliteIdentityStore(db, audit);
-    const state = new SqliteReconcileState(db);
+    const state = new SqliteReconcileState<RunReport>(db);
     const config = configSchema.parse({
       airflow: { url: fake.url, apiUser: 'admin', apiPassword: 'admin', apiVersion: String(version), retries: 0 },
       roles: {

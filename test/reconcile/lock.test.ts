@@ -1,8 +1,9 @@
+import type { RunReport } from '../../src/reconcile/types';
 import { MemoryAirflowClient } from '../../src/airflow/memory-client';
 import { configSchema } from '../../src/config/schema';
 import { ManualClock } from '../../src/core/clock';
 import { silentLogger } from '../../src/logger';
-import { MemoryReconcileState } from '../../src/reconcile/memory-state';
+import { MemoryReconcileState } from '../../src/store/memory-reconcile-state';
 import { Reconciler, type RunLock } from '../../src/reconcile/reconciler';
 import { MemoryAuditLog } from '../../src/store/memory-audit';
 import { MemoryIdentityStore } from '../../src/store/memory-identity';
@@ -16,7 +17,7 @@ function world() {
   let n = 0;
   const store = new MemoryIdentityStore(audit, clock, () => `id-${++n}`);
   const airflow = new MemoryAirflowClient({ users: [{ username: 'admin', email: 'admin@local', firstName: 'A', lastName: 'D', roles: ['Admin'], active: true }] });
-  const state = new MemoryReconcileState();
+  const state = new MemoryReconcileState<RunReport>();
   const config = configSchema.parse({ airflow: { apiUser: 'svc' }, roles: { mappings: [{ group: 'eng', roles: ['User'] }] } });
   const events: string[] = [];
   const lock = (who: string): RunLock => ({

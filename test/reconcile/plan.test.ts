@@ -1,11 +1,13 @@
+import type { RunReport } from '../../src/reconcile/types';
 import { applyActions } from '../../src/reconcile/apply';
-import { MemoryReconcileState } from '../../src/reconcile/memory-state';
+import { MemoryReconcileState } from '../../src/store/memory-reconcile-state';
 import { plan, type PlanContext } from '../../src/reconcile/plan';
 import { ownershipMap, type OwnershipRecord } from '../../src/reconcile/state';
 import type { Action, DesiredState, Plan } from '../../src/reconcile/types';
 import { ManualClock } from '../../src/core/clock';
 import { MemoryAirflowClient } from '../../src/airflow/memory-client';
-import { BUILTIN_ROLES, TestAudit, airflowUser, desiredUser } from './helpers';
+import { MemoryAuditLog } from '../../src/store/memory-audit';
+import { BUILTIN_ROLES, airflowUser, desiredUser } from './helpers';
 
 const owned = (...names: string[]): Map<string, OwnershipRecord> =>
   new Map(names.map((n) => [n.toLowerCase(), { username: n, how: 'created' as const, scimUserId: `scim-${n}`, since: '2026-01-01T00:00:00.000Z' }]));
@@ -217,7 +219,7 @@ describe('plan', () => {
 
   test('the second run plans nothing', async () => {
     const airflow = new MemoryAirflowClient({ users: [airflowUser('admin', ['Admin']), airflowUser('adoptme', ['Public']), airflowUser('leaver', ['User']), airflowUser('stripped', [])] });
-    const st = new MemoryReconcileState();
+    const st = new MemoryReconcileState<RunReport>();
     const clock = new ManualClock();
     for (const n of ['leaver', 'stripped']) st.own(n, 'created', `scim-${n}`, clock.now());
     const desired = state({
@@ -229,7 +231,7 @@ describe('plan', () => {
 
     const first = await planFor();
     expect(first.actions.length).toBeGreaterThan(0);
-    const outcomes = await applyActions(first.actions, { airflow, state: st, audit: new TestAudit(), clock, concurrency: 3 });
+    const outcomes = await applyActions(first.actions, { airflow, state: st, audit: new MemoryAuditLog(), clock, concurrency: 3 });
     expect(outcomes.every((o) => o.ok)).toBe(true);
 
     const second = await planFor();

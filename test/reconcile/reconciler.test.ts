@@ -1,10 +1,11 @@
+import type { RunReport } from '../../src/reconcile/types';
 import { MemoryAirflowClient } from '../../src/airflow/memory-client';
 import { unknownResource } from '../../src/airflow/errors';
 import { AirflowError, type AirflowRole, type AirflowUser, type AirflowUserChange, type NewAirflowUser, type Permission } from '../../src/airflow/types';
 import { configSchema, type ConfigInput } from '../../src/config/schema';
 import { ManualClock } from '../../src/core/clock';
 import { silentLogger } from '../../src/logger';
-import { MemoryReconcileState } from '../../src/reconcile/memory-state';
+import { MemoryReconcileState } from '../../src/store/memory-reconcile-state';
 import { KV_BLOCKED, KV_LAST_SUCCESS, Reconciler, type ReconcileMetrics } from '../../src/reconcile/reconciler';
 import { MemoryAuditLog } from '../../src/store/memory-audit';
 import { MemoryIdentityStore } from '../../src/store/memory-identity';
@@ -48,7 +49,7 @@ function setup(cfg: ConfigInput = {}, seedUsers: AirflowUser[] = [{ username: 'a
   const audit = new MemoryAuditLog();
   const store: IdentityStore = new MemoryIdentityStore(audit, clock, (() => { let n = 0; return () => `id-${++n}`; })());
   const airflow = new FlakyAirflow({ users: seedUsers });
-  const state = new MemoryReconcileState();
+  const state = new MemoryReconcileState<RunReport>();
   const config = configSchema.parse({
     airflow: { apiUser: 'svc', concurrency: 2 },
     roles: { mappings: [{ group: 'airflow-users', roles: ['User'] }, { group: 'airflow-ops', roles: ['Op'] }] },

@@ -3,11 +3,24 @@ import { AirflowError } from '../../src/airflow/types';
 import { configSchema } from '../../src/config/schema';
 import { systemClock } from '../../src/core/clock';
 import { silentLogger } from '../../src/logger';
-import { MemoryReconcileState } from '../../src/reconcile/memory-state';
+import { MemoryReconcileState } from '../../src/store/memory-reconcile-state';
 import { Reconciler, type RunOptions } from '../../src/reconcile/reconciler';
 import { ReconcileLoop, type LoopDeps } from '../../src/reconcile/trigger';
 import type { RunReport, RunResult } from '../../src/reconcile/types';
-import { TestAudit, TestStore, group, scimUser } from './helpers';
+import { MemoryAuditLog } from '../../src/store/memory-audit';
+import { MemoryIdentityStore } from '../../src/store/memory-identity';
+
+const ctx = { actor: 'test' };
+/** The contract-tested in-memory store; touch() is a real SCIM write, so it lands in the journal. */
+class Store extends MemoryIdentityStore {
+  private n = 0;
+  constructor() {
+    super(new MemoryAuditLog());
+  }
+  touch(): void {
+    this.createUser({ userName: `touch-${++this.n}`, active: true }, ctx);
+  }
+}
 
 // Timing is asserted under fake timers only: time moves when a test advances it, so every interval is exact and
 // nothing depends on the machine's load. The remaining real-timer tests only wait for events (no duration asserted).
@@ -53,7 +66,7 @@ class ScriptedReconciler {
 }
 
 const loops: ReconcileLoop[] = [];
-function makeLoop(reconciler: LoopDeps['reconciler'], store = new TestStore(), over: Partial<LoopDeps> = {}): ReconcileLoop {
+function makeLoop(reconciler: LoopDeps['reconciler'], store = new Store(), over: Partial<LoopDeps> = {}): ReconcileLoop {
   const loop = new ReconcileLoop({
     reconciler,
     store,
@@ -75,7 +88,7 @@ afterEach(async () => {
 describe('ReconcileLoop (fake timers)', () => {
   fakeTimers();
   test('a burst of journal changes is coalesced into one run after a quiet debounce', async () => {
-    const store = new TestStore();
+    const store = new Store();
     const rec = new ScriptedReconciler();
     const loop = makeLoop(rec, store);
     loop.start();
@@ -122,20 +135,19 @@ describe('ReconcileLoop (fake timers)', () => {
   });
 
   test('while Airflow is down nothing is lost: retries until it converges', async () => {
-    const store = new TestStore();
+    const store = new Store();
     const airflow = new MemoryAirflowClient();
     const unreachable = () => new AirflowError('unreachable', 'ECONNREFUSED');
     airflow.failNext(unreachable(), unreachable(), unreachable(), unreachable(), unreachable());
     const config = configSchema.parse({ roles: { mappings: [{ group: 'airflow-users', roles: ['User'] }] } });
-    const state = new MemoryReconcileState();
-    const reconciler = new Reconciler({ store: store as never, airflow, state, audit: new TestAudit(), config, clock: systemClock, logger: silentLogger() });
+    const state = new MemoryReconcileState<RunReport>();
+    const reconciler = new Reconciler({ store, airflow, state, audit: new MemoryAuditLog(), config, clock: systemClock, logger: silentLogger() });
     const results: string[] = [];
     const spy = { runOnce: async (o: RunOptions) => { const r = await reconciler.runOnce(o); results.push(r.result); return r; } };
     makeLoop(spy, store).start();
 
-    store.users.push(scimUser('u1', { userName: 'alice' }));
-    store.groups.push(group('g1', 'airflow-users', ['u1']));
-    store.touch('u1');
+    const alice = store.createUser({ userName: 'alice', active: true }, ctx);
+    store.createGroup({ displayName: 'airflow-users' }, [alice.id], ctx);
     await until(() => results.includes('applied'));
     expect(results[0]).toBe('failed');
     expect(results.filter((r) => r === 'failed').length).toBeGreaterThanOrEqual(2);
@@ -147,7 +159,7 @@ describe('ReconcileLoop (fake timers)', () => {
 describe('ReconcileLoop (real timers: node-cron and stop() wait on real time)', () => {
   test('notifyChange() triggers a run without waiting for the poll; startup runs once', async () => {
     const rec = new ScriptedReconciler();
-    const loop = makeLoop(rec, new TestStore(), { pollInterval: 10_000, runAtStart: true });
+    const loop = makeLoop(rec, new Store(), { pollInterval: 10_000, runAtStart: true });
     loop.start();
     await until(() => rec.runs.length === 1);
     loop.notifyChange();
@@ -156,7 +168,7 @@ describe('ReconcileLoop (real timers: node-cron and stop() wait on real time)', 
   });
 
   test('stop() waits for the current run and no run starts afterwards', async () => {
-    const store = new TestStore();
+    const store = new Store();
     const rec = new ScriptedReconciler([], 50);
     const loop = makeLoop(rec, store);
     loop.start();
@@ -173,7 +185,7 @@ describe('ReconcileLoop (real timers: node-cron and stop() wait on real time)', 
 
   test('the cron schedule triggers full runs', async () => {
     const rec = new ScriptedReconciler();
-    makeLoop(rec, new TestStore(), { config: { schedule: '* * * * * *', debounce: 30, maxBackoff: 40 } }).start();
+    makeLoop(rec, new Store(), { config: { schedule: '* * * * * *', debounce: 30, maxBackoff: 40 } }).start();
     await until(() => rec.runs.length >= 1, 2500);
     expect(rec.runs[0].trigger).toBe('schedule');
   });

@@ -1,6 +1,5 @@
-import type { Db } from '../store/database';
-import type { RunReport } from './types';
-import type { DeprovisionKind, LastRunQuery, OwnershipRecord, ReconcileState } from './state';
+import type { Db } from './database';
+import type { DeprovisionKind, LastRunQuery, OwnershipRecord, ReconcileState, StoredRun } from './reconcile-state';
 
 interface OwnedRow {
   username: string;
@@ -11,7 +10,7 @@ interface OwnedRow {
 }
 
 /** ReconcileState on the tables of migration 2 (airflow_owned, deprovision_events, reconcile_runs, kv). */
-export class SqliteReconcileState implements ReconcileState {
+export class SqliteReconcileState<R extends StoredRun = StoredRun> implements ReconcileState<R> {
   private readonly stmts;
 
   constructor(private readonly db: Db) {
@@ -29,7 +28,7 @@ export class SqliteReconcileState implements ReconcileState {
       saveRun: db.prepare(
         'INSERT INTO reconcile_runs (started, finished, trigger, dry_run, result, seq, summary, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ),
-      // origin: 'cli' runs are exactly those with trigger 'cli' (types.ts runOrigin), so old rows need no migration.
+      // origin: 'cli' runs are exactly those with trigger 'cli' (reconcile-state.ts runOrigin), so old rows need no migration.
       lastRun: db.prepare<[{ dry: number; ok: number; origin: number }], { id: number; summary: string }>(
         `SELECT id, summary FROM reconcile_runs WHERE (dry_run = 0 OR @dry = 1)
            AND (@origin = 0 OR (@origin = 1 AND trigger <> 'cli') OR (@origin = 2 AND trigger = 'cli'))
@@ -72,7 +71,7 @@ export class SqliteReconcileState implements ReconcileState {
   }
 
   /** The whole report is kept as JSON in `summary`; result, seq and error also get columns for SQL queries. */
-  saveRun(report: RunReport): number {
+  saveRun(report: R): number {
     const { id: _id, ...rest } = report;
     const info = this.stmts.saveRun.run(
       report.started,
@@ -87,9 +86,9 @@ export class SqliteReconcileState implements ReconcileState {
     return Number(info.lastInsertRowid);
   }
 
-  lastRun(opts: LastRunQuery = {}): RunReport | undefined {
+  lastRun(opts: LastRunQuery = {}): R | undefined {
     const row = this.stmts.lastRun.get({ dry: opts.includeDryRun ? 1 : 0, ok: opts.ok ? 1 : 0, origin: opts.origin === 'service' ? 1 : opts.origin === 'cli' ? 2 : 0 });
-    return row ? { ...(JSON.parse(row.summary) as RunReport), id: row.id } : undefined;
+    return row ? { ...(JSON.parse(row.summary) as R), id: row.id } : undefined;
   }
 
   getKv(key: string): string | undefined {

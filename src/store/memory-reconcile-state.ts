@@ -1,11 +1,10 @@
-import { runOrigin, type RunReport } from './types';
-import type { DeprovisionKind, LastRunQuery, OwnershipRecord, ReconcileState } from './state';
+import { runOrigin, type DeprovisionKind, type LastRunQuery, type OwnershipRecord, type ReconcileState, type StoredRun } from './reconcile-state';
 
 /** In-memory ReconcileState for tests and dry tooling; same contract as SqliteReconcileState. */
-export class MemoryReconcileState implements ReconcileState {
+export class MemoryReconcileState<R extends StoredRun = StoredRun> implements ReconcileState<R> {
   private readonly ownership = new Map<string, OwnershipRecord>();
   private readonly events: Array<{ at: string; username: string; kind: DeprovisionKind }> = [];
-  private readonly runs: RunReport[] = [];
+  private readonly runs: R[] = [];
   private readonly kv = new Map<string, string>();
 
   owned(): OwnershipRecord[] {
@@ -37,13 +36,13 @@ export class MemoryReconcileState implements ReconcileState {
     return [...new Set(this.events.filter((e) => e.at >= from).map((e) => e.username.toLowerCase()))].sort();
   }
 
-  saveRun(report: RunReport): number {
+  saveRun(report: R): number {
     const id = this.runs.length + 1;
     this.runs.push(structuredClone({ ...report, id }));
     return id;
   }
 
-  lastRun(opts: LastRunQuery = {}): RunReport | undefined {
+  lastRun(opts: LastRunQuery = {}): R | undefined {
     for (let i = this.runs.length - 1; i >= 0; i--) {
       const r = this.runs[i];
       if ((opts.includeDryRun || !r.dryRun) && (!opts.origin || runOrigin(r) === opts.origin) && (!opts.ok || (r.result !== 'failed' && r.result !== 'partial'))) return structuredClone(r);
