@@ -24,9 +24,14 @@ const sha256 = (s: string): Buffer => createHash('sha256').update(s, 'utf8').dig
  * SCIM bearer tokens (RFC 6750 via RFC 7644 §2). Several may be active at once, so a rotation can overlap:
  * create the new one, switch the IdP, revoke the old one.
  */
+/** How long verify() trusts its copy of the token table: another process's create or revoke shows within this. */
+export const TOKEN_CACHE_MS = 1000;
+
 export class TokenService {
   private readonly bootstrapHash: Buffer | null;
   private readonly lastTouch = new Map<string, number>();
+  /** Every token record, read at most once per TOKEN_CACHE_MS; this process's own create/revoke drops it at once. */
+  private cache?: { records: TokenRecord[]; readAtMs: number };
 
   constructor(
     private readonly store: TokenStore,
@@ -45,6 +50,7 @@ export class TokenService {
     const secret = 'scim_' + randomBytes(32).toString('base64url');
     const expiresAt = expiresInMs === undefined ? undefined : new Date(now.getTime() + expiresInMs).toISOString();
     this.store.create({ name: trimmed, hash: sha256(secret).toString('hex'), created: now.toISOString(), ...(expiresAt ? { expiresAt } : {}) });
+    this.cache = undefined;
     return { name: trimmed, secret, ...(expiresAt ? { expiresAt } : {}) };
   }
 
@@ -56,6 +62,7 @@ export class TokenService {
   /** false when there is no active token of that name. */
   revoke(name: string): boolean {
     this.lastTouch.delete(name);
+    this.cache = undefined;
     return this.store.revoke(name, this.clock.now().toISOString());
   }
 
@@ -68,7 +75,8 @@ export class TokenService {
     const at = now.toISOString();
     const digest = sha256(presented);
     let match: string | undefined;
-    for (const rec of this.store.active(at)) {
+    const records = this.records(now.getTime());
+    for (const rec of records.filter((r) => statusOf(r, at) === 'active')) {
       if (equalDigest(digest, Buffer.from(rec.hash, 'hex')) && match === undefined) match = rec.name;
     }
     const bootstrap = this.bootstrapHash !== null && equalDigest(digest, this.bootstrapHash);
@@ -79,10 +87,16 @@ export class TokenService {
     if (bootstrap) return { name: BOOTSTRAP_TOKEN_NAME };
     // Not active: say why (for metrics and the admin log only; the client sees one "invalid").
     const hex = digest.toString('hex');
-    const known = this.store.list().filter((r) => r.hash === hex);
+    const known = records.filter((r) => r.hash === hex);
     if (known.some((r) => r.revokedAt)) return { error: 'revoked' };
     if (known.length) return { error: 'expired' };
     return { error: 'invalid' };
+  }
+
+  /** Token records from memory, read again from the store once TOKEN_CACHE_MS has passed (no SQLite read per request). */
+  private records(ms: number): TokenRecord[] {
+    if (!this.cache || ms - this.cache.readAtMs >= TOKEN_CACHE_MS || ms < this.cache.readAtMs) this.cache = { records: this.store.list(), readAtMs: ms };
+    return this.cache.records;
   }
 
   private touch(name: string, ms: number, at: string): void {

@@ -22,7 +22,7 @@ export interface AppDeps extends ScimRouterDeps {
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
- * The HTTP app: request ids, a per-request child logger, one access line per request, /healthz, /readyz and
+ * The HTTP app: request ids (a child logger made only when a request logs more than its access line), one access line per request, /healthz, /readyz and
  * the SCIM API at /scim/v2. No listen(): main.ts listens, supertest drives it in tests.
  */
 export function createApp(deps: AppDeps): express.Express {
@@ -34,14 +34,16 @@ export function createApp(deps: AppDeps): express.Express {
   app.use((req, res, next) => {
     const given = req.get('x-request-id');
     const requestId = given && SANE_REQUEST_ID.test(given) ? given : randomUUID();
-    const log: Logger = deps.logger.child({ requestId });
     res.locals.requestId = requestId;
-    res.locals.logger = log;
+    // A child logger only when something logs beyond the access line (errors): none on the hot path.
+    let child: Logger | undefined;
+    Object.defineProperty(res.locals, 'logger', { get: () => (child ??= deps.logger.child({ requestId })), enumerable: true });
     res.set('X-Request-Id', requestId);
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       // Path only: query strings carry filter values (user names), never worth a log line.
-      log.info('request', {
+      deps.logger.info('request', {
+        requestId,
         method: req.method,
         path: req.originalUrl.split('?')[0],
         status: res.statusCode,

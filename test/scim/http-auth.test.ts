@@ -1,3 +1,4 @@
+import { TokenService, TOKEN_CACHE_MS } from '../../src/scim/tokens';
 import { Writable } from 'node:stream';
 import request from 'supertest';
 import { createLogger } from '../../src/logger';
@@ -114,6 +115,26 @@ describe('SCIM authentication', () => {
     expect(t.tokens.verify(made.secret)).toEqual({ name: 'ci' });
     expect(touch).toHaveBeenCalledTimes(2);
     expect(t.tokens.list().find((x) => x.name === 'ci')?.status).toBe('active');
+  });
+
+  test('verify() reads tokens from memory; a revoke by another process is refused within a second, our own at once', () => {
+    const made = t.tokens.create('cached');
+    const list = jest.spyOn(t.tokenStore, 'list');
+    const active = jest.spyOn(t.tokenStore, 'active');
+    for (let i = 0; i < 50; i++) expect(t.tokens.verify(made.secret)).toEqual({ name: 'cached' });
+    expect(list.mock.calls.length + active.mock.calls.length).toBeLessThanOrEqual(1); // not one read per request
+    // Another process (its own TokenService on the same table) revokes the token.
+    const other = new TokenService(t.tokenStore, t.clock, null);
+    expect(other.revoke('cached')).toBe(true);
+    t.clock.advance(TOKEN_CACHE_MS);
+    expect(t.tokens.verify(made.secret)).toEqual({ error: 'revoked' });
+    // This process's own changes take effect at once.
+    const mine = t.tokens.create('mine');
+    expect(t.tokens.verify(mine.secret)).toEqual({ name: 'mine' });
+    t.tokens.revoke('mine');
+    expect(t.tokens.verify(mine.secret)).toEqual({ error: 'revoked' });
+    list.mockRestore();
+    active.mockRestore();
   });
 
   test('repeated failures from one address → 429 with integer Retry-After for bad tokens; other addresses unaffected', async () => {
