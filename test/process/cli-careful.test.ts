@@ -2,22 +2,10 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startFakeAirflow, type FakeAirflow } from '../../dev/fake-airflow/fake-airflow';
-import { openDatabase } from '../../src/store/database';
-import { SqliteAuditLog } from '../../src/store/sqlite-audit';
-import { SqliteIdentityStore } from '../../src/store/sqlite-identity';
 import { CLI } from '../support/dist';
-import { runCli, tempDir } from '../support/processes';
+import { runCli, tempDir, withStore } from '../support/processes';
 
 const ctx = { actor: 'test' };
-
-function withStore(dbPath: string, fn: (s: SqliteIdentityStore) => void) {
-  const db = openDatabase(dbPath);
-  try {
-    fn(new SqliteIdentityStore(db, new SqliteAuditLog(db)));
-  } finally {
-    db.close();
-  }
-}
 
 /** Runs the CLI on a pseudo-terminal (util-linux script), feeding `input` to it. */
 function runOnTty(args: string[], env: Record<string, string>, input: string): Promise<{ code: number | null; out: string }> {

@@ -1,21 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { startFakeAirflow, type FakeAirflow } from '../../dev/fake-airflow/fake-airflow';
-import { openDatabase } from '../../src/store/database';
-import { SqliteAuditLog } from '../../src/store/sqlite-audit';
-import { SqliteIdentityStore } from '../../src/store/sqlite-identity';
-import { runCli, tempDir } from '../support/processes';
+import { runCli, tempDir, withStore } from '../support/processes';
 
 const ctx = { actor: 'test' };
-
-function withStore(dbPath: string, fn: (s: SqliteIdentityStore) => void) {
-  const db = openDatabase(dbPath);
-  try {
-    fn(new SqliteIdentityStore(db, new SqliteAuditLog(db)));
-  } finally {
-    db.close();
-  }
-}
 
 /** Issue 11: with {emailLocalPart}, a newcomer never inherits a deactivated person's account; an admin decides. */
 describe('username collision through the CLI', () => {

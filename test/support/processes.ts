@@ -3,7 +3,20 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { openDatabase } from '../../src/store/database';
+import { SqliteAuditLog } from '../../src/store/sqlite-audit';
+import { SqliteIdentityStore } from '../../src/store/sqlite-identity';
 import { CLI, requireDist } from './dist';
+
+/** Writes SCIM state straight into the database file the CLI will open. */
+export function withStore(dbPath: string, fn: (s: SqliteIdentityStore) => void): void {
+  const db = openDatabase(dbPath);
+  try {
+    fn(new SqliteIdentityStore(db, new SqliteAuditLog(db)));
+  } finally {
+    db.close();
+  }
+}
 
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
