@@ -1,11 +1,13 @@
 /**
  * PATCH "path" (RFC 7644 §3.5.2, PATH = attrPath / valuePath ["." subAttr]) resolved against our schemas,
  * case-insensitively (RFC 7643 §2.1), plus the value-filter matcher used on multi-valued attributes.
- * scim2-parse-filter parses the bracket filter; it does not take the trailing ".subAttr", so we split first.
+ * The bracket filter goes through the same parser as list filters (filter.ts); it does not take the trailing
+ * ".subAttr", so we split first.
  */
-import { type Filter, parse } from 'scim2-parse-filter';
+import type { Filter } from 'scim2-parse-filter';
 import { type AttrDef, ENTERPRISE_USER, resolveAttribute, type ResourceType } from '../core/schema';
 import { badRequest } from './errors';
+import { parseFilter } from './filter';
 
 export interface PatchPath {
   /** As the client wrote it, for error details. */
@@ -86,9 +88,11 @@ export function parsePatchPath(rt: ResourceType, text: unknown): PatchPath {
   }
   let parsed: Filter;
   try {
-    parsed = parse(t.slice(open + 1, close));
+    // The list-filter parser, so a value filter means the same here as in ?filter= (string literals decoded as
+    // JSON strings, RFC 7644 §3.4.2.2 / RFC 7159 §7: "a\u0041b" is aAb in both).
+    parsed = parseFilter(t.slice(open + 1, close));
   } catch (e) {
-    throw invalidPath(t, `bad filter (${(e as Error).message})`);
+    throw invalidPath(t, `bad filter (${(e as Error).message.replace(/^invalid filter: /, '')})`);
   }
   const filter = canonicalFilter(parsed, r.attr, t);
   let sub: AttrDef | undefined;

@@ -1,5 +1,6 @@
 import { ENTERPRISE_USER } from '../../src/core/schema';
 import { ScimError } from '../../src/scim/errors';
+import { parseFilter } from '../../src/scim/filter';
 import { filterTemplate, matchesFilter, parsePatchPath } from '../../src/scim/patch-path';
 import { parse } from 'scim2-parse-filter';
 
@@ -77,6 +78,16 @@ describe('parsePatchPath (RFC 7644 §3.5.2 PATH)', () => {
   it('non-string path → invalidPath', () => {
     expect(() => parsePatchPath('User', 5)).toThrow(ScimError);
   });
+});
+
+test('a value filter decodes string escapes exactly as a list filter does (one parser, one meaning)', () => {
+  const p = parsePatchPath('User', 'emails[value eq "a\\u0041b@x.example"].primary');
+  expect(p.filter).toEqual({ op: 'eq', attrPath: 'value', compValue: 'aAb@x.example' });
+  expect(parseFilter('emails[value eq "a\\u0041b@x.example"]')).toEqual({
+    op: '[]', attrPath: 'emails', valFilter: { op: 'eq', attrPath: 'value', compValue: 'aAb@x.example' },
+  });
+  expect(matchesFilter({ value: 'aab@x.example' }, p.filter!, p.attr)).toBe(true); // caseExact false: folded
+  expect(() => parsePatchPath('User', 'emails[value eq "bad \\x"]')).toThrow(/invalid path .*not a valid JSON string/);
 });
 
 describe('matchesFilter', () => {
