@@ -41,9 +41,10 @@ export class Metrics {
   readonly reconcilePendingChanges: Gauge<string>;
   readonly reconcileLastSuccess: Gauge<string>;
   readonly reconcileBlocked: Gauge<string>;
+  readonly tokenExpiry: Gauge<string>;
   readonly airflowApiCalls: Counter<'endpoint' | 'status'>;
 
-  private stateSource?: () => { pending: number; blocked: boolean; lastSuccessAt?: Date };
+  private stateSource?: () => { pending: number; blocked: boolean; lastSuccessAt?: Date; tokens?: Array<{ name: string; expiresAt?: string }> };
 
   constructor(opts: MetricsOptions = {}) {
     this.registry = new Registry();
@@ -117,6 +118,12 @@ export class Metrics {
       name: 'reconcile_last_success_timestamp_seconds',
       help: 'Unix time of the last reconcile run that ended applied or nothing-to-do (0 until one has).',
       registers,
+    });
+    this.tokenExpiry = new Gauge({
+      name: 'scim_token_expiry_timestamp_seconds',
+      help: 'Expiry time of each active SCIM token that has one (alert on time() > value - 14 days)',
+      labelNames: ['name'],
+      registers: [this.registry],
     });
     this.reconcileBlocked = new Gauge({
       name: 'reconcile_blocked',
@@ -199,7 +206,7 @@ export class Metrics {
    * Gauges read from shared state just before each scrape (pending changes, blocked, last success), so that they
    * follow a run made by any process on the same database.
    */
-  setStateSource(source: () => { pending: number; blocked: boolean; lastSuccessAt?: Date }): void {
+  setStateSource(source: () => { pending: number; blocked: boolean; lastSuccessAt?: Date; tokens?: Array<{ name: string; expiresAt?: string }> }): void {
     this.stateSource = source;
   }
 
@@ -211,6 +218,10 @@ export class Metrics {
         this.pending(v.pending);
         this.blocked(v.blocked);
         if (v.lastSuccessAt) this.lastSuccess(v.lastSuccessAt);
+        if (v.tokens) {
+          this.tokenExpiry.reset();
+          for (const t of v.tokens) if (t.expiresAt) this.tokenExpiry.set({ name: t.name }, Math.floor(Date.parse(t.expiresAt) / 1000));
+        }
       } catch {
         // The database did not answer: keep the last values; /readyz reports the database.
       }

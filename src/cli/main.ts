@@ -218,6 +218,7 @@ export function buildProgram(): Command {
             `${table(['CHECK', 'STATE', 'DETAIL'], rows)}\n`,
         );
         for (const x of s.collisions ?? []) process.stdout.write(`USERNAME COLLISION ${x.username}: ${x.note}\n`);
+        for (const w of s.warnings ?? []) process.stdout.write(`WARNING ${w}\n`);
       }
       process.exitCode = s.ready && Object.values(s.checks).every((x) => x.ok) ? 0 : 1;
     });

@@ -116,3 +116,25 @@ function statusOf(rec: TokenRecord, now: string): TokenStatus {
   if (rec.expiresAt && rec.expiresAt <= now) return 'expired';
   return 'active';
 }
+
+/** status warns this long before a token expires, and when a token has not been used for this long (issue 12). */
+export const TOKEN_EXPIRY_WARNING_DAYS = 14;
+export const TOKEN_IDLE_WARNING_DAYS = 30;
+const DAY_MS = 86_400_000;
+
+/** Active tokens close to their expiry or unused for long: what an operator should rotate or revoke (pure). */
+export function tokenWarnings(tokens: ReadonlyArray<Pick<TokenRecord, 'name' | 'created' | 'expiresAt' | 'lastUsed' | 'revokedAt'>>, now: Date): string[] {
+  const at = now.toISOString();
+  const out: string[] = [];
+  for (const t of tokens) {
+    if (statusOf(t as TokenRecord, at) !== 'active') continue;
+    if (t.expiresAt) {
+      const days = Math.ceil((Date.parse(t.expiresAt) - now.getTime()) / DAY_MS);
+      if (days <= TOKEN_EXPIRY_WARNING_DAYS) out.push(`token "${t.name}" expires in ${days} day(s) (${t.expiresAt}): create its successor, switch the IdP to it, then revoke this one`);
+    }
+    const since = t.lastUsed ?? t.created;
+    const idle = Math.floor((now.getTime() - Date.parse(since)) / DAY_MS);
+    if (idle >= TOKEN_IDLE_WARNING_DAYS) out.push(`token "${t.name}" has not been used for ${idle} days (${t.lastUsed ? `last used ${t.lastUsed}` : 'never used'}): revoke it if no IdP needs it`);
+  }
+  return out;
+}

@@ -71,7 +71,14 @@ export function buildContainer(config: Config, opts: ContainerOptions = {}): Con
   // Gauges that describe the database, not this process, are read at scrape time: a CLI run shows at once.
   metrics.setStateSource(() => {
     const last = lastSuccess(state);
-    return { pending: airflowConfigured ? pendingChanges(store, state) : 0, blocked: blockedView(state) !== undefined, lastSuccessAt: last ? new Date(last.at) : undefined };
+    const at = clock.now().toISOString();
+    const activeTokens = tokens.list().filter((t) => t.status === 'active' && t.expiresAt && t.expiresAt > at);
+    return {
+      pending: airflowConfigured ? pendingChanges(store, state) : 0,
+      blocked: blockedView(state) !== undefined,
+      lastSuccessAt: last ? new Date(last.at) : undefined,
+      tokens: activeTokens.map((t) => ({ name: t.name, expiresAt: t.expiresAt })),
+    };
   });
   const waits = new AbortController();
   const lock = {

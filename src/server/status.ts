@@ -4,6 +4,8 @@ import type { AirflowClient } from '../airflow/types';
 import type { ReconcileState } from '../reconcile/state';
 import type { RunReport } from '../reconcile/types';
 import { runOrigin, type RunOrigin } from '../store/reconcile-state';
+import { SqliteTokenStore } from '../store/sqlite-tokens';
+import { tokenWarnings } from '../scim/tokens';
 import { blockedView, pendingChanges as pendingChanges_ } from '../reconcile/view';
 import type { IdentityStore } from '../store/types';
 
@@ -30,6 +32,8 @@ export interface ServiceStatus {
   blocked?: unknown;
   /** Airflow usernames nobody is given (plan drift username-collision of the last run), naming the SCIM users. */
   collisions?: Array<{ username: string; scimUserIds: string[]; note: string }>;
+  /** Tokens to rotate (expiring within 14 days) or revoke (unused for 30 days); never a failed check. */
+  warnings?: string[];
 }
 
 export interface RunSummary {
@@ -96,6 +100,8 @@ export async function serviceStatus(
   const lastRun = cliOk && (!serviceRun || (cliOk.id ?? 0) > (serviceRun.id ?? 0)) ? cliOk : serviceRun;
   const blocked = attempt(() => blockedView(deps.state));
   const pendingChanges = deps.airflow ? (attempt(() => pendingChanges_(deps.store, deps.state)) ?? 0) : 0;
+  const tokens = attempt(() => new SqliteTokenStore(deps.db).list()) ?? [];
+  const warnings = tokenWarnings(tokens, new Date());
   const collisions = (lastRun?.plan.drift ?? []).flatMap((d) => (d.kind === 'username-collision' ? [{ username: d.username, scimUserIds: d.scimUserIds, note: d.note }] : []));
   let reconcile: Check;
   if (!deps.airflow) reconcile = { ok: true, detail: 'idle: no Airflow configured' };
@@ -113,6 +119,7 @@ export async function serviceStatus(
     pendingChanges,
     blocked,
     ...(collisions.length ? { collisions } : {}),
+    ...(warnings.length ? { warnings } : {}),
   };
 }
 
