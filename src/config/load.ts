@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import cron from 'node-cron';
+import { parseFilterText } from '../core/filter';
 import { usernameTemplateProblems } from '../core/username-template';
 import { configSchema, type Config } from './schema';
 
@@ -126,6 +127,15 @@ export function parseConfig(raw: unknown, problems: string[] = [], fromEnv: Read
     if (typeof rawSchedule === 'string' && !cron.validate(rawSchedule)) problems.push(`${label('reconcile.schedule')}: "${rawSchedule}" is not a valid cron expression`);
   }
   if (result.success) {
+    // Mapping filters are checked here, with the same parser the SCIM API uses, so a bad rule stops start-up.
+    result.data.roles.mappings.forEach((m, i) => {
+      if (m.filter === undefined) return;
+      try {
+        parseFilterText(m.filter);
+      } catch (e) {
+        problems.push(`roles.mappings.${i}.filter: ${(e as Error).message} (rule "${m.filter}")`);
+      }
+    });
     const a = result.data.airflow;
     if ((a.jwtSecret || a.jwtSecretFile) && !a.jwtUserId) {
       problems.push(`${label('airflow.jwtUserId')}: required with airflow.jwtSecret; the service account's id from \`airflow users list\``);

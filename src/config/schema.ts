@@ -47,11 +47,13 @@ const mapping = z
     group: z.string().min(1).optional(),
     groupExternalId: z.string().min(1).optional(),
     groupPattern: z.string().min(1).optional(),
+    /** A SCIM filter on the user (RFC 7644 §3.4.2.2), e.g. 'urn:…:enterprise:2.0:User:department eq "Finance"'. */
+    filter: z.string().min(1).optional(),
     roles: z.array(z.string().min(1)).min(1),
   })
   .strict()
-  .refine((m) => [m.group, m.groupExternalId, m.groupPattern].filter((x) => x !== undefined).length === 1, {
-    message: 'each mapping needs exactly one of group, groupExternalId or groupPattern',
+  .refine((m) => [m.group, m.groupExternalId, m.groupPattern, m.filter].filter((x) => x !== undefined).length === 1, {
+    message: 'each mapping needs exactly one of group, groupExternalId, groupPattern or filter',
   });
 
 export const configSchema = z

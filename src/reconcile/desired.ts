@@ -2,7 +2,9 @@ import picomatch from 'picomatch';
 import type { RolesConfig } from '../config/schema';
 import type { IdentitySnapshot, SnapshotGroup, UserRecord } from '../store/types';
 import type { DesiredRole, DesiredState, DesiredUser, ExclusionKind, RoleSource } from './types';
+import { parseFilterText } from '../core/filter';
 import { pickEmail, renderUsername } from '../core/username-template';
+import { compileMatcher } from '../store/filter-eval';
 
 export interface DesiredConfig {
   usernameTemplate: string;
@@ -13,6 +15,14 @@ export interface DesiredConfig {
 
 type Mapping = RolesConfig['mappings'][number];
 type Matcher = { rule: string; roles: string[]; test: (g: SnapshotGroup) => boolean };
+
+/** A mapping rule on the user's own attributes (filter:), evaluated by the same engine as GET /Users?filter=. */
+type UserRule = { rule: string; roles: string[]; test: (u: UserRecord) => boolean };
+
+function userRule(m: Mapping): UserRule {
+  const match = compileMatcher('User', parseFilterText(m.filter as string));
+  return { rule: `filter: ${m.filter}`, roles: m.roles, test: (u) => match(u) };
+}
 
 function matcher(m: Mapping): Matcher {
   if (m.group !== undefined) {
@@ -27,17 +37,21 @@ function matcher(m: Mapping): Matcher {
   return { rule: `groupPattern: ${m.groupPattern}`, roles: m.roles, test: (g) => isMatch(g.displayName) };
 }
 
-/** Role sources of one user: every (group, rule) that matches, then the default roles. Sorted, deterministic. */
-export function roleSources(groups: SnapshotGroup[], mappings: Mapping[], defaultRoles: string[]): RoleSource[] {
-  return sourcesResolver(mappings, defaultRoles)(groups);
+/**
+ * Role sources of one user: every (group, rule) that matches, every attribute rule (filter:) the user matches,
+ * then the default roles. Sorted, deterministic.
+ */
+export function roleSources(groups: SnapshotGroup[], mappings: Mapping[], defaultRoles: string[], user?: UserRecord): RoleSource[] {
+  return sourcesResolver(mappings, defaultRoles)(groups, user);
 }
 
 /**
  * Compiles the mappings once and remembers each group's matches, so resolving 10,000 users costs one match per
  * (group, rule), not one picomatch compile per user.
  */
-function sourcesResolver(mappings: Mapping[], defaultRoles: string[]): (groups: SnapshotGroup[]) => RoleSource[] {
-  const matchers = mappings.map(matcher);
+function sourcesResolver(mappings: Mapping[], defaultRoles: string[]): (groups: SnapshotGroup[], user?: UserRecord) => RoleSource[] {
+  const matchers = mappings.filter((m) => m.filter === undefined).map(matcher);
+  const userRules = mappings.filter((m) => m.filter !== undefined).map(userRule);
   const byGroup = new Map<string, RoleSource[]>();
   const defaults: RoleSource[] = defaultRoles.length > 0 ? [{ group: null, rule: 'default', roles: [...defaultRoles].sort(cmp) }] : [];
   const ofGroup = (g: SnapshotGroup): RoleSource[] => {
@@ -48,9 +62,14 @@ function sourcesResolver(mappings: Mapping[], defaultRoles: string[]): (groups: 
     }
     return found;
   };
-  return (groups) => {
+  return (groups, user) => {
     const sorted = [...groups].sort((a, b) => cmp(a.displayName.toLowerCase(), b.displayName.toLowerCase()) || cmp(a.id, b.id));
-    return [...sorted.flatMap((g) => ofGroup(g).map((src) => ({ ...src, roles: [...src.roles] }))), ...defaults.map((d) => ({ ...d, roles: [...d.roles] }))];
+    const byAttribute: RoleSource[] = user ? userRules.filter((r) => r.test(user)).map((r) => ({ group: null, rule: r.rule, roles: [...r.roles].sort(cmp) })) : [];
+    return [
+      ...sorted.flatMap((g) => ofGroup(g).map((src) => ({ ...src, roles: [...src.roles] }))),
+      ...byAttribute,
+      ...defaults.map((d) => ({ ...d, roles: [...d.roles] })),
+    ];
   };
 }
 
@@ -110,7 +129,7 @@ export function desiredState(snapshot: IdentitySnapshot, cfg: DesiredConfig): De
       exclude(username, user.id, 'inactive', 'inactive in the IdP');
       continue;
     }
-    const sources = resolveSources(memberOf.get(user.id) ?? []);
+    const sources = resolveSources(memberOf.get(user.id) ?? [], user);
     if (sources.length === 0) {
       exclude(username, user.id, 'unmapped', 'in no group that roles.mappings maps to a role, and roles.default is empty');
       continue;
