@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline/promises';
 import { Command, Option } from 'commander';
@@ -19,6 +20,7 @@ import { forcedVersionMismatch } from '../server/version-check';
 import { DatabasePathError } from '../store/database-path';
 import { formatReport, planCounts, table } from './format';
 import { runDemo } from './demo';
+import { blockedView, heldDecisions, saveHeldDecisions } from '../reconcile/view';
 import { CliError, openCli } from './context';
 import { auditForUser, groupRows, userRows, withNames } from './inspect';
 import { duration, port, positiveInt } from './options';
@@ -36,6 +38,17 @@ const configOption = () => new Option('-c, --config <file>', 'YAML config file t
 function packageVersion(): string {
   const file = path.join(__dirname, '..', '..', '..', 'package.json');
   return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
+}
+
+/** Who ran a decision, for the audit trail: the OS user (SUDO_USER first). */
+function operator(): string {
+  return process.env['SUDO_USER'] || process.env['USER'] || process.env['LOGNAME'] || (() => {
+    try {
+      return os.userInfo().username;
+    } catch {
+      return 'unknown';
+    }
+  })();
 }
 
 export function buildProgram(): Command {
@@ -247,6 +260,54 @@ export function buildProgram(): Command {
       c.close();
       process.stdout.write(`Released ${rec.username} (was bound to SCIM user ${rec.scimUserId ?? 'none'}); the next reconcile run may give it to the SCIM user that renders this username.\n`);
     });
+
+  const held = program
+    .command('held')
+    .description('changes held back by the safety limits, and why; decide them one by one with "held approve" / "held reject"')
+    .option('--json', 'print JSON')
+    .addOption(configOption())
+    .action((opts) => {
+      const c = openCli(opts, { readOnly: true });
+      const b = blockedView(c.state);
+      const decisions = heldDecisions(c.state);
+      c.close();
+      const rows = Object.entries(b?.heldChanges ?? {}).map(([user, h]) => ({ user, change: h.change, decision: decisions[user]?.key === h.key ? decisions[user].decision : 'undecided' }));
+      if (opts.json) return void process.stdout.write(JSON.stringify({ reason: b?.reason ?? null, held: rows }, null, 2) + '\n');
+      if (!b) return void process.stdout.write('Nothing is held.\n');
+      process.stdout.write(`${b.reason}\n${table(['USER', 'DECISION', 'HELD CHANGE'], rows.map((r) => [r.user, r.decision, r.change]))}\n`);
+    });
+  for (const decision of ['approve', 'reject'] as const) {
+    held
+      .command(`${decision} <users...>`)
+      .description(
+        decision === 'approve'
+          ? 'apply these held changes at the next run, whatever the limits say (audited with who ran it)'
+          : 'keep these users\' access and stop proposing these changes until the IdP state changes again (audited)',
+      )
+      .addOption(configOption())
+      .action((users: string[], opts) => {
+        const c = openCli(opts);
+        try {
+          const b = blockedView(c.state);
+          const decisions = heldDecisions(c.state);
+          const by = operator();
+          const at = c.clock.now().toISOString();
+          for (const u of users) {
+            const h = b?.heldChanges?.[u.toLowerCase()];
+            if (!h) throw new CliError(`"${u}" has no held change (see "airflow-scim held")`);
+            decisions[u.toLowerCase()] = { decision, key: h.key, by, at };
+            c.audit.record({ at, source: 'admin', actor: 'cli', subject: u, action: `held-${decision}`, outcome: 'success', detail: { by, change: h.change } });
+          }
+          saveHeldDecisions(c.state, decisions);
+          process.stdout.write(
+            `${decision === 'approve' ? 'Approved' : 'Rejected'} ${users.length} held change(s) as ${by}; ` +
+              `${decision === 'approve' ? 'they apply at the next reconcile run' : 'the next runs leave these users as they are'} ("airflow-scim reconcile" runs one now).\n`,
+          );
+        } finally {
+          c.close();
+        }
+      });
+  }
 
   program
     .command('explain <user>')

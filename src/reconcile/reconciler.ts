@@ -9,9 +9,9 @@ import { desiredState } from './desired';
 import { ADMIN_ROLE, plan as makePlan, type Observed, type PlanContext } from './plan';
 import { advanceObserved } from './advance';
 import { changedUsernames, restrictDesired } from './scope';
-import { checkSafety } from './safety';
+import { checkSafety, heldKey, isRisky, riskyUser } from './safety';
 import { ownershipMap, type ReconcileState } from './state';
-import { KV_BLOCKED, KV_LAST_SUCCESS, pendingChanges } from './view';
+import { heldDecisions, KV_BLOCKED, KV_LAST_SUCCESS, pendingChanges, saveHeldDecisions } from './view';
 import type { RunOrigin } from '../store/reconcile-state';
 import { DRIFT_KINDS, type Action, type ActionKind, type ActionOutcome, type DesiredRole, type DesiredState, type Drift, type Plan, type RunReport, type RunResult, type SafetyVerdict } from './types';
 
@@ -202,12 +202,20 @@ export class Reconciler {
         planned = { ...rest, actions: [...roleActions, ...rest.actions.filter((a) => !isRoleAction(a))] };
       }
       const windowUsers = new Set(state.deprovisionedSince(new Date(started.getTime() - config.safety.window)));
+      // Decisions on held changes count only for the very change they were made on (heldKey).
+      const stored = heldDecisions(state);
+      const decisions = new Map<string, 'approve' | 'reject'>();
+      for (const a of planned.actions.filter(isRisky)) {
+        const d = stored[riskyUser(a)];
+        if (d && d.key === heldKey(a)) decisions.set(riskyUser(a), d.decision);
+      }
       verdict = checkSafety(planned, {
         now: started,
         windowCount: windowUsers.size,
         windowUsers,
         limits: config.safety,
         allowMassDeprovision: opts.allowMassDeprovision === true,
+        decisions,
       });
       if (dryRun) {
         result = 'planned';
@@ -226,7 +234,9 @@ export class Reconciler {
         outcomes = [...roleOutcomes, ...(await applyActions(rest, applyDeps, opts.onProgress))];
         const failed = outcomes.filter((o) => !o.ok && !refusedRole(o));
         // The next change-triggered run diffs against this; after a failure it keeps the older one, so it retries.
-        if (failed.length === 0) this.lastDesired = desired;
+        // While changes are held, keep diffing against the older state: held users stay in scope, so a decision on them
+        // takes effect at the next run of any kind.
+        if (failed.length === 0 && verdict.held.length === 0) this.lastDesired = desired;
         // A failure outranks a block: the loop retries failures soon; a block waits for an operator or the window.
         result = failed.length > 0 ? 'partial' : verdict.held.length > 0 ? 'blocked' : outcomes.length > 0 ? 'applied' : 'nothing-to-do';
         if (failed.length > 0) {
@@ -234,6 +244,7 @@ export class Reconciler {
           error = `${failed.length} of ${outcomes.length} action(s) failed; first: ${failed[0].action.kind} ${'username' in failed[0].action ? failed[0].action.username : failed[0].action.role}: ${failed[0].error ?? 'unknown error'}`;
         }
         this.recordVerdict(verdict, started);
+        if (full) this.pruneDecisions(planned, outcomes);
         if (full) this.recordCollisions(planned, started); // a targeted plan sees only the collisions it touched
         if (failed.length === 0) this.recordSuccess(seq, result === 'blocked');
       }
@@ -293,6 +304,25 @@ export class Reconciler {
   }
 
   /** Keeps the held verdict in kv for /readyz and the CLI; audits a block when it starts or changes. */
+  /**
+   * An approval is used once its change applied; a rejection lasts while the same change is proposed. When the
+   * IdP state changes (another change, or none), the decision is dropped and the limits decide again.
+   */
+  private pruneDecisions(planned: Plan, outcomes: ActionOutcome[]): void {
+    const { state } = this.deps;
+    const stored = heldDecisions(state);
+    if (Object.keys(stored).length === 0) return;
+    const current = new Map(planned.actions.filter(isRisky).map((a) => [riskyUser(a), heldKey(a)]));
+    const applied = new Set(outcomes.filter((o) => o.ok && isRisky(o.action)).map((o) => riskyUser(o.action)));
+    const kept: typeof stored = {};
+    for (const [user, d] of Object.entries(stored)) {
+      if (current.get(user) !== d.key) continue;
+      if (d.decision === 'approve' && applied.has(user)) continue;
+      kept[user] = d;
+    }
+    saveHeldDecisions(state, kept);
+  }
+
   private recordVerdict(verdict: SafetyVerdict, at: Date): void {
     const { state, audit } = this.deps;
     if (!verdict.blocked) {
@@ -300,9 +330,10 @@ export class Reconciler {
       return;
     }
     const held = verdict.held.map((a) => ('username' in a ? a.username : a.role));
+    const heldChanges = Object.fromEntries(verdict.held.map((a) => [riskyUser(a), { key: heldKey(a), change: describeHeld(a) }]));
     const previous = state.getKv(KV_BLOCKED);
     const heldBefore = previous ? (JSON.parse(previous) as { held?: string[] }).held : undefined;
-    state.setKv(KV_BLOCKED, JSON.stringify({ at: at.toISOString(), ...verdict.blocked, held }));
+    state.setKv(KV_BLOCKED, JSON.stringify({ at: at.toISOString(), ...verdict.blocked, held, heldChanges }));
     if (JSON.stringify(heldBefore) !== JSON.stringify(held)) {
       audit.record({ at: at.toISOString(), source: 'airflow', actor: 'reconciler', action: 'blocked', outcome: 'failure', detail: { ...verdict.blocked, held } });
     }
@@ -340,6 +371,13 @@ export class Reconciler {
     metrics?.onPending?.(pendingChanges(this.deps.store, this.deps.state));
     metrics?.onRun?.(report);
   }
+}
+
+/** One line per held change, for `airflow-scim held`. */
+function describeHeld(a: Action): string {
+  if (a.kind === 'deprovision-user') return `${a.mode === 'delete' ? 'delete' : 'strip roles'} [${a.rolesBefore.join(', ')}]: ${a.reason}`;
+  if (a.kind === 'update-user') return `roles ${JSON.stringify(a.changes.roles?.before ?? [])} -> ${JSON.stringify(a.changes.roles?.after ?? [])}: ${a.reason}`;
+  return a.kind;
 }
 
 const isRoleAction = (a: Action): boolean => a.kind === 'create-role' || a.kind === 'set-role-permissions';

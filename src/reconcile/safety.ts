@@ -13,6 +13,21 @@ export interface SafetyContext {
   limits: Pick<SafetyConfig, 'maxDeprovisions' | 'maxDeprovisionPercent' | 'window'>;
   /** The operator confirmed (CLI --allow-mass-deprovision): nothing is held. */
   allowMassDeprovision: boolean;
+  /**
+   * Decisions on held changes, by lower-cased username, only where they were made on the very change now planned
+   * (`airflow-scim held approve|reject`): approved ones apply whatever the limits say, rejected ones are declined.
+   */
+  decisions?: ReadonlyMap<string, 'approve' | 'reject'>;
+}
+
+/** The user a risky action is about (lower-cased). */
+export const riskyUser = (a: Action): string => ('username' in a ? a.username.toLowerCase() : '');
+
+/** What identifies a held change: a decision applies to this change only, not to a later, different one. */
+export function heldKey(a: Action): string {
+  if (a.kind === 'deprovision-user') return JSON.stringify([a.kind, a.username.toLowerCase(), a.mode, a.rolesBefore]);
+  if (a.kind === 'update-user') return JSON.stringify([a.kind, a.username.toLowerCase(), a.changes.roles ?? null]);
+  return JSON.stringify([a.kind, riskyUser(a)]);
 }
 
 /**
@@ -29,27 +44,39 @@ export function isRisky(a: Action): boolean {
  * a trimmed subset) and the rest is allowed. percentLimit is -1 when there are no managed users yet.
  */
 export function checkSafety(plan: Plan, ctx: SafetyContext): SafetyVerdict {
-  const risky = plan.actions.filter(isRisky);
-  const rest = plan.actions.filter((a) => !isRisky(a));
+  const decided = (a: Action) => ctx.decisions?.get(riskyUser(a));
+  const declined = plan.actions.filter((a) => isRisky(a) && decided(a) === 'reject');
+  const approved = plan.actions.filter((a) => isRisky(a) && decided(a) === 'approve');
+  const withDecisions = (v: SafetyVerdict): SafetyVerdict => (declined.length ? { ...v, declined } : v);
+  const risky = plan.actions.filter((a) => isRisky(a) && decided(a) === undefined);
+  const rest = plan.actions.filter((a) => !isRisky(a) || decided(a) === 'approve');
+  const open = plan.actions.filter((a) => !declined.includes(a)); // plan order kept
+  if (risky.length === 0 || ctx.allowMassDeprovision) return withDecisions({ allowed: open, held: [], blocked: null });
+  return withDecisions(limitCheck(plan, ctx, risky, open, rest, approved));
+}
+
+function limitCheck(plan: Plan, ctx: SafetyContext, risky: Action[], open: Action[], rest: Action[], approvedActions: Action[]): SafetyVerdict {
+  const approved = approvedActions.length;
   const { maxDeprovisions, maxDeprovisionPercent, window } = ctx.limits;
   const percentLimit = plan.managedUsers > 0 ? Math.ceil((plan.managedUsers * maxDeprovisionPercent) / 100) : -1;
-  if (risky.length === 0 || ctx.allowMassDeprovision) return { allowed: plan.actions, held: [], blocked: null };
 
-  const riskyUsers = risky.map((a) => ('username' in a ? a.username.toLowerCase() : ''));
-  const total = ctx.windowUsers ? new Set([...ctx.windowUsers, ...riskyUsers]).size : ctx.windowCount + risky.length;
+  // Approved changes apply now, so they count too: the limits decide what else may go with them.
+  const riskyUsers = [...risky, ...approvedActions].map(riskyUser);
+  const total = ctx.windowUsers ? new Set([...ctx.windowUsers, ...riskyUsers]).size : ctx.windowCount + risky.length + approved;
   const reasons: string[] = [];
   if (total > maxDeprovisions) reasons.push(`more than safety.maxDeprovisions (${maxDeprovisions})`);
   if (percentLimit >= 0 && total > percentLimit) {
     reasons.push(`more than safety.maxDeprovisionPercent (${maxDeprovisionPercent}% of ${plan.managedUsers} managed users = ${percentLimit})`);
   }
-  if (reasons.length === 0) return { allowed: plan.actions, held: [], blocked: null };
+  if (reasons.length === 0) return { allowed: open, held: [], blocked: null };
 
   const windowText = `${ctx.windowCount} already applied in the last ${formatWindow(window)}`;
   return {
     allowed: rest,
     held: risky,
     blocked: {
-      reason: `${risky.length} deprovision(s)/role removal(s) held: with ${windowText} that makes ${total}${ctx.windowUsers ? ' user(s)' : ''}, ${reasons.join(' and ')}; run with --allow-mass-deprovision to apply`,
+      reason: `${risky.length} deprovision(s)/role removal(s) held: with ${windowText} that makes ${total}${ctx.windowUsers ? ' user(s)' : ''}, ${reasons.join(' and ')}; ` +
+        `approve or reject them one by one (airflow-scim held) or run with --allow-mass-deprovision to apply all${approved ? ` (${approved} approved one(s) apply)` : ''}`,
       deprovisions: risky.length,
       windowCount: ctx.windowCount,
       limit: maxDeprovisions,

@@ -94,6 +94,8 @@ export interface Plan {
 export interface SafetyVerdict {
   allowed: Action[];
   held: Action[];
+  /** Held changes an operator rejected (`airflow-scim held reject`): not applied, not proposed again until they change. */
+  declined?: Action[];
   blocked: null | { reason: string; deprovisions: number; windowCount: number; limit: number; percentLimit: number };
 }
 

@@ -4,11 +4,32 @@ import type { ReconcileState } from './state';
 /** kv keys (ReconcileState). */
 export const KV_BLOCKED = 'blocked';
 export const KV_LAST_SUCCESS = 'lastSuccess';
+/** Operators' decisions on held changes (airflow-scim held approve|reject), by lower-cased username. */
+export const KV_HELD_DECISIONS = 'heldDecisions';
+
+export interface HeldDecision {
+  decision: 'approve' | 'reject';
+  /** heldKey() of the change decided on: the decision holds for that change only. */
+  key: string;
+  by: string;
+  at: string;
+}
+
+export function heldDecisions(state: Pick<ReconcileState, 'getKv'>): Record<string, HeldDecision> {
+  const raw = state.getKv(KV_HELD_DECISIONS);
+  return raw ? (JSON.parse(raw) as Record<string, HeldDecision>) : {};
+}
+
+export function saveHeldDecisions(state: Pick<ReconcileState, 'setKv'>, decisions: Record<string, HeldDecision>): void {
+  state.setKv(KV_HELD_DECISIONS, Object.keys(decisions).length ? JSON.stringify(decisions) : null);
+}
 
 export interface BlockedView {
   at: string;
   reason: string;
   held: string[];
+  /** Per held user (lower-cased): what is held (heldKey) and a readable description. */
+  heldChanges?: Record<string, { key: string; change: string }>;
   [k: string]: unknown;
 }
 

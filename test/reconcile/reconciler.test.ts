@@ -6,6 +6,7 @@ import { configSchema, type ConfigInput } from '../../src/config/schema';
 import { ManualClock } from '../../src/core/clock';
 import { silentLogger } from '../../src/logger';
 import { MemoryReconcileState } from '../../src/store/memory-reconcile-state';
+import { blockedView, heldDecisions, saveHeldDecisions } from '../../src/reconcile/view';
 import { KV_BLOCKED, KV_LAST_SUCCESS, Reconciler, type ReconcileMetrics } from '../../src/reconcile/reconciler';
 import { MemoryAuditLog } from '../../src/store/memory-audit';
 import { MemoryIdentityStore } from '../../src/store/memory-identity';
@@ -160,6 +161,41 @@ describe('Reconciler.runOnce', () => {
     expect(t.airflow.peekUser('u1')?.roles).toEqual([]);
     expect(t.state.getKv(KV_BLOCKED)).toBeUndefined();
     expect(t.state.countDeprovisionsSince(new Date(0))).toBe(3);
+  });
+
+  test('held changes decided one by one: an approval applies, a rejection keeps the access until the IdP changes again', async () => {
+    const t = setup();
+    const [u1, u2, u3, u4] = t.addUsers(['u1', 'u2', 'u3', 'u4']);
+    await t.reconciler.runOnce({ trigger: 'startup' });
+    for (const id of [u1!, u2!, u3!, u4!]) t.deactivate(id);
+    expect((await t.reconciler.runOnce({ trigger: 'change' })).result).toBe('blocked');
+    const blocked = blockedView(t.state)!;
+    expect(Object.keys(blocked.heldChanges ?? {})).toEqual(['u1', 'u2', 'u3', 'u4']);
+    expect(blocked.heldChanges?.['u1']?.change).toMatch(/^strip roles \[User\]/);
+    // What `airflow-scim held approve u1` and `held reject u2` record.
+    const at = new Date().toISOString();
+    saveHeldDecisions(t.state, {
+      u1: { decision: 'approve', key: blocked.heldChanges!['u1']!.key, by: 'ops', at },
+      u2: { decision: 'reject', key: blocked.heldChanges!['u2']!.key, by: 'ops', at },
+    });
+    // A change run: the held users are still in scope, so the decisions apply at once.
+    const next = await t.reconciler.runOnce({ trigger: 'change' });
+    expect(t.airflow.peekUser('u1')?.roles).toEqual([]);
+    expect(t.airflow.peekUser('u2')?.roles).toEqual(['User']);
+    expect(next.verdict.declined?.map((a) => 'username' in a && a.username)).toEqual(['u2']);
+    // The approved one counts against the limit (2): with u3 and u4 that is 3, so those two stay held.
+    expect(next.verdict.held.map((a) => 'username' in a && a.username)).toEqual(['u3', 'u4']);
+    // The approval is used up; the rejection stays while the same change is proposed.
+    await t.reconciler.runOnce({ trigger: 'schedule' });
+    expect(Object.keys(heldDecisions(t.state))).toEqual(['u2']);
+    expect(t.airflow.peekUser('u2')?.roles).toEqual(['User']);
+    // The IdP changes again (u2 back, then gone): the rejection no longer applies, the limits decide again.
+    t.store.updateUser(u2!, (u) => ({ ...u.data, active: true }), { actor: 'test' });
+    await t.reconciler.runOnce({ trigger: 'schedule' });
+    expect(heldDecisions(t.state)).toEqual({});
+    t.deactivate(u2!);
+    const again = await t.reconciler.runOnce({ trigger: 'schedule' });
+    expect(again.verdict.held.map((a) => 'username' in a && a.username).sort()).toEqual(['u2', 'u3', 'u4']);
   });
 
   test('limits count across runs: one-at-a-time deprovisions trip the window, which then slides', async () => {
