@@ -11,6 +11,8 @@ import { startService } from '../server/serve';
 import { serviceStatus } from '../server/status';
 import { explainUser, formatExplanation } from '../reconcile/explain';
 import type { RunReport } from '../reconcile/types';
+import { desiredState } from '../reconcile/desired';
+import { accessReport, renderReport } from '../reconcile/report';
 import { ownershipMap } from '../reconcile/state';
 import { TokenExistsError } from '../store/token-types';
 import { describeHolder } from '../store/lease-types';
@@ -324,6 +326,38 @@ export function buildProgram(): Command {
         const e = explainUser(user, { store: c.store, state: c.state, audit: c.audit, config: c.config, airflowUsers });
         process.stdout.write((opts.json ? JSON.stringify(e, null, 2) : formatExplanation(e)) + '\n');
         if (!e.scimUser && !e.ownership) process.exitCode = EXIT.error;
+      } finally {
+        c.close();
+      }
+    });
+
+  program
+    .command('report')
+    .description('reports for audits')
+    .command('access')
+    .description('access review: every Airflow account (read live), how it is held and why, flags, and every role with its permissions and holders')
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'csv', 'json', 'md']).default('table'))
+    .option('--out <file>', 'write the report to this file instead of stdout')
+    .addOption(configOption())
+    .action(async (opts) => {
+      const c = openCli(opts, { readOnly: true });
+      try {
+        if (!c.airflow) throw new CliError('the access report reads Airflow: set AIRFLOW_URL (and the service account)');
+        const [users, roles, info] = await Promise.all([c.airflow.listUsers(), c.airflow.listRoles(), c.airflow.info()]);
+        const snapshot = c.store.snapshot();
+        const cfg = c.config;
+        const desired = desiredState(snapshot, { usernameTemplate: cfg.airflow.username, mappings: cfg.roles.mappings, defaultRoles: cfg.roles.default, custom: cfg.roles.custom });
+        const lastAirflowChange = new Map<string, string>();
+        for (const e of c.audit.query({ source: 'airflow' })) if (e.subject && e.outcome === 'success') lastAirflowChange.set(e.subject.toLowerCase(), e.at);
+        const report = accessReport({
+          now: c.clock.now(), airflowUrl: cfg.airflow.url ?? '', airflowVersion: info.version ?? null, snapshot, desired, users, roles,
+          owned: ownershipMap(c.state), protectedUsers: cfg.safety.protectedUsers, serviceAccount: cfg.airflow.apiUser, lastAirflowChange,
+        });
+        const text = renderReport(report, opts.format, table) + '\n';
+        if (opts.out) {
+          fs.writeFileSync(opts.out, text);
+          process.stderr.write(`wrote ${report.accounts.length} account(s) and ${report.roles.length} role(s) to ${opts.out}\n`);
+        } else process.stdout.write(text);
       } finally {
         c.close();
       }
