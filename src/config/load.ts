@@ -45,6 +45,7 @@ export const ENV_KEYS: Record<string, string[]> = {
   AIRFLOW_JWT_SECRET_FILE: ['airflow', 'jwtSecretFile'],
   AIRFLOW_JWT_USER_ID: ['airflow', 'jwtUserId'],
   RECONCILE_SCHEDULE: ['reconcile', 'schedule'],
+  NOTIFY_WEBHOOK_URL: ['notify', 'webhook', 'url'],
 };
 
 type Obj = Record<string, unknown>;

@@ -173,6 +173,20 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    notify: z
+      .object({
+        webhook: z
+          .object({
+            /** Posted {"text": …} (accepted by Slack and Teams incoming webhooks) when changes are held and released. */
+            url: z.string().url().refine((u) => /^https?:\/\//i.test(u), 'must start with http:// or https://').nullable().default(null),
+            timeout: duration.default(5_000),
+            retries: z.number().int().min(0).max(10).default(3),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

@@ -45,7 +45,11 @@ export interface ReconcilerDeps {
   lock?: RunLock;
   /** Recorded in every run: the service's loop or a one-off CLI command; default 'service'. */
   origin?: RunOrigin;
+  /** Called when a block starts or its held set changes, and when it is released (webhook notifications). */
+  onBlockChange?: (e: BlockEvent) => void;
 }
+
+export type BlockEvent = { kind: 'blocked'; reason: string; held: string[] } | { kind: 'released' };
 
 /** One reconcile at a time per database, across processes; acquire() waits or throws (the caller's policy). */
 export interface RunLock {
@@ -326,6 +330,7 @@ export class Reconciler {
   private recordVerdict(verdict: SafetyVerdict, at: Date): void {
     const { state, audit } = this.deps;
     if (!verdict.blocked) {
+      if (state.getKv(KV_BLOCKED) !== undefined) this.deps.onBlockChange?.({ kind: 'released' });
       state.setKv(KV_BLOCKED, null);
       return;
     }
@@ -335,6 +340,7 @@ export class Reconciler {
     const heldBefore = previous ? (JSON.parse(previous) as { held?: string[] }).held : undefined;
     state.setKv(KV_BLOCKED, JSON.stringify({ at: at.toISOString(), ...verdict.blocked, held, heldChanges }));
     if (JSON.stringify(heldBefore) !== JSON.stringify(held)) {
+      this.deps.onBlockChange?.({ kind: 'blocked', reason: verdict.blocked.reason, held });
       audit.record({ at: at.toISOString(), source: 'airflow', actor: 'reconciler', action: 'blocked', outcome: 'failure', detail: { ...verdict.blocked, held } });
     }
   }

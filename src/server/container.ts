@@ -10,6 +10,7 @@ import { Reconciler } from '../reconcile/reconciler';
 import { SqliteReconcileState } from '../store/sqlite-reconcile-state';
 import type { ReconcileState } from '../reconcile/state';
 import { TokenService } from '../scim/tokens';
+import { WebhookNotifier } from './notify';
 import type { AuditLog } from '../store/audit-types';
 import type { Db } from '../store/database';
 import { openDatabaseChecked } from '../store/database-path';
@@ -68,6 +69,8 @@ export function buildContainer(config: Config, opts: ContainerOptions = {}): Con
   const metrics = new Metrics();
   const airflowConfigured = !!config.airflow.url;
   const leases = new SqliteLeaseStore(db);
+  const hook = config.notify.webhook;
+  const notifier = hook.url ? new WebhookNotifier({ url: hook.url, timeoutMs: hook.timeout, retries: hook.retries, logger }) : undefined;
   // Gauges that describe the database, not this process, are read at scrape time: a CLI run shows at once.
   metrics.setStateSource(() => {
     const last = lastSuccess(state);
@@ -99,7 +102,11 @@ export function buildContainer(config: Config, opts: ContainerOptions = {}): Con
       })
     : null;
   const reconciler = airflow
-    ? new Reconciler({ store, airflow, state, audit, config, clock, logger: logger.child({ component: 'reconcile' }), metrics: reconcileHooks(metrics), lock, origin: opts.origin ?? 'service' })
+    ? new Reconciler({
+        store, airflow, state, audit, config, clock, logger: logger.child({ component: 'reconcile' }), metrics: reconcileHooks(metrics), lock,
+        origin: opts.origin ?? 'service',
+        onBlockChange: notifier ? (e) => notifier.notify(e) : undefined,
+      })
     : null;
   return {
     config,

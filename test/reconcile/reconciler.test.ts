@@ -7,7 +7,7 @@ import { ManualClock } from '../../src/core/clock';
 import { silentLogger } from '../../src/logger';
 import { MemoryReconcileState } from '../../src/store/memory-reconcile-state';
 import { blockedView, heldDecisions, saveHeldDecisions } from '../../src/reconcile/view';
-import { KV_BLOCKED, KV_LAST_SUCCESS, Reconciler, type ReconcileMetrics } from '../../src/reconcile/reconciler';
+import { KV_BLOCKED, KV_LAST_SUCCESS, Reconciler, type BlockEvent, type ReconcileMetrics, type ReconcilerDeps } from '../../src/reconcile/reconciler';
 import { MemoryAuditLog } from '../../src/store/memory-audit';
 import { MemoryIdentityStore } from '../../src/store/memory-identity';
 import type { IdentityStore } from '../../src/store/types';
@@ -45,7 +45,7 @@ class FlakyAirflow extends MemoryAirflowClient {
   }
 }
 
-function setup(cfg: ConfigInput = {}, seedUsers: AirflowUser[] = [{ username: 'admin', email: 'admin@local', firstName: 'A', lastName: 'D', roles: ['Admin'], active: true }]) {
+function setup(cfg: ConfigInput = {}, seedUsers: AirflowUser[] = [{ username: 'admin', email: 'admin@local', firstName: 'A', lastName: 'D', roles: ['Admin'], active: true }], extra: Partial<ReconcilerDeps> = {}) {
   const clock = new ManualClock();
   const audit = new MemoryAuditLog();
   const store: IdentityStore = new MemoryIdentityStore(audit, clock, (() => { let n = 0; return () => `id-${++n}`; })());
@@ -64,7 +64,7 @@ function setup(cfg: ConfigInput = {}, seedUsers: AirflowUser[] = [{ username: 'a
     onDrift: (k, n) => (seen.drift[k] = n),
     onLag: (s) => seen.lag.push(s),
   };
-  const reconciler = new Reconciler({ store, airflow, state, audit, config, clock, logger: silentLogger(), metrics, newPassword: () => 'pw' });
+  const reconciler = new Reconciler({ store, airflow, state, audit, config, clock, logger: silentLogger(), metrics, newPassword: () => 'pw', ...extra });
   const addUsers = (names: string[], groupName = 'airflow-users'): string[] => {
     const ids = names.map((n) => store.createUser({ userName: n, active: true, emails: [{ value: `${n}@corp.io`, primary: true }], name: { givenName: n, familyName: 'X' } }, ctx).id);
     store.createGroup({ displayName: groupName }, ids, ctx);
@@ -196,6 +196,19 @@ describe('Reconciler.runOnce', () => {
     t.deactivate(u2!);
     const again = await t.reconciler.runOnce({ trigger: 'schedule' });
     expect(again.verdict.held.map((a) => 'username' in a && a.username).sort()).toEqual(['u2', 'u3', 'u4']);
+  });
+
+  test('a block, a change of its held set and its release are each announced once (webhook hook)', async () => {
+    const events: BlockEvent[] = [];
+    const t = setup(undefined, undefined, { onBlockChange: (e) => events.push(e) });
+    const ids = t.addUsers(['u1', 'u2', 'u3']);
+    await t.reconciler.runOnce({ trigger: 'startup' });
+    for (const id of ids) t.deactivate(id);
+    await t.reconciler.runOnce({ trigger: 'change' });
+    await t.reconciler.runOnce({ trigger: 'schedule' }); // same held set: no second message
+    expect(events).toEqual([{ kind: 'blocked', reason: expect.stringContaining('held'), held: ['u1', 'u2', 'u3'] }]);
+    await t.reconciler.runOnce({ trigger: 'cli', allowMassDeprovision: true });
+    expect(events.map((e) => e.kind)).toEqual(['blocked', 'released']);
   });
 
   test('limits count across runs: one-at-a-time deprovisions trip the window, which then slides', async () => {

@@ -93,6 +93,13 @@ app.kubernetes.io/part-of: airflow
 {{- end -}}
 {{- $_ := set $c "server" $server -}}
 {{- $_ := set $c "airflow" $airflow -}}
+{{- if $c.notify -}}
+{{- $hook := deepCopy (default dict $c.notify.webhook) -}}
+{{- if eq (toString (default "" $hook.url)) "" -}}
+{{- $_ := set $hook "url" nil -}}
+{{- end -}}
+{{- $_ := set $c "notify" (dict "webhook" $hook) -}}
+{{- end -}}
 # Rendered by the airflow-scim-sync chart from its values (config:). Merged over config/default.yaml;
 # PORT, METRICS_PORT, DATABASE_PATH and the credentials come from the environment.
 {{ toYaml $c }}
