@@ -11,8 +11,8 @@ import { startService } from '../server/serve';
 import { serviceStatus } from '../server/status';
 import { explainUser, formatExplanation } from '../reconcile/explain';
 import type { RunReport } from '../reconcile/types';
-import { desiredState } from '../reconcile/desired';
-import { accessReport, renderReport } from '../reconcile/report';
+import { renderReport } from '../reconcile/report';
+import { buildAccessReport } from '../server/access-report';
 import { ownershipMap } from '../reconcile/state';
 import { TokenExistsError } from '../store/token-types';
 import { describeHolder } from '../store/lease-types';
@@ -343,16 +343,7 @@ export function buildProgram(): Command {
       const c = openCli(opts, { readOnly: true });
       try {
         if (!c.airflow) throw new CliError('the access report reads Airflow: set AIRFLOW_URL (and the service account)');
-        const [users, roles, info] = await Promise.all([c.airflow.listUsers(), c.airflow.listRoles(), c.airflow.info()]);
-        const snapshot = c.store.snapshot();
-        const cfg = c.config;
-        const desired = desiredState(snapshot, { usernameTemplate: cfg.airflow.username, mappings: cfg.roles.mappings, defaultRoles: cfg.roles.default, custom: cfg.roles.custom });
-        const lastAirflowChange = new Map<string, string>();
-        for (const e of c.audit.query({ source: 'airflow' })) if (e.subject && e.outcome === 'success') lastAirflowChange.set(e.subject.toLowerCase(), e.at);
-        const report = accessReport({
-          now: c.clock.now(), airflowUrl: cfg.airflow.url ?? '', airflowVersion: info.version ?? null, snapshot, desired, users, roles,
-          owned: ownershipMap(c.state), protectedUsers: cfg.safety.protectedUsers, serviceAccount: cfg.airflow.apiUser, lastAirflowChange,
-        });
+        const report = await buildAccessReport(c);
         const text = renderReport(report, opts.format, table) + '\n';
         if (opts.out) {
           fs.writeFileSync(opts.out, text);

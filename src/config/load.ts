@@ -46,6 +46,9 @@ export const ENV_KEYS: Record<string, string[]> = {
   AIRFLOW_JWT_USER_ID: ['airflow', 'jwtUserId'],
   RECONCILE_SCHEDULE: ['reconcile', 'schedule'],
   NOTIFY_WEBHOOK_URL: ['notify', 'webhook', 'url'],
+  ADMIN_PORT: ['admin', 'port'],
+  ADMIN_TOKEN: ['admin', 'token'],
+  ADMIN_TOKEN_FILE: ['admin', 'tokenFile'],
 };
 
 type Obj = Record<string, unknown>;
@@ -137,6 +140,9 @@ export function parseConfig(raw: unknown, problems: string[] = [], fromEnv: Read
         problems.push(`roles.mappings.${i}.filter: ${(e as Error).message} (rule "${m.filter}")`);
       }
     });
+    const adm = result.data.admin;
+    if (adm.port !== null && !adm.token && !adm.tokenFile) problems.push(`${label('admin.token')}: required when admin.port is set (ADMIN_TOKEN or ADMIN_TOKEN_FILE)`);
+    if (adm.token && adm.token === result.data.scim.token) problems.push(`${label('admin.token')}: must differ from the SCIM token`);
     const a = result.data.airflow;
     if ((a.jwtSecret || a.jwtSecretFile) && !a.jwtUserId) {
       problems.push(`${label('airflow.jwtUserId')}: required with airflow.jwtSecret; the service account's id from \`airflow users list\``);
@@ -156,6 +162,13 @@ export function parseConfig(raw: unknown, problems: string[] = [], fromEnv: Read
       config.airflow.apiPassword = fs.readFileSync(config.airflow.apiPasswordFile, 'utf8').trim();
     } catch (e) {
       throw new ConfigError([`${label('airflow.apiPasswordFile')}: cannot read ${config.airflow.apiPasswordFile} (${(e as NodeJS.ErrnoException).code})`]);
+    }
+  }
+  if (config.admin.tokenFile && !config.admin.token) {
+    try {
+      config.admin.token = fs.readFileSync(config.admin.tokenFile, 'utf8').trim();
+    } catch (e) {
+      throw new ConfigError([`admin.tokenFile: cannot read ${config.admin.tokenFile} (${(e as NodeJS.ErrnoException).code})`]);
     }
   }
   if (config.airflow.jwtSecretFile && !config.airflow.jwtSecret) {

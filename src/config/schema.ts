@@ -173,6 +173,16 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    admin: z
+      .object({
+        /** The admin API (GET /admin/v1/reports/access) listens here; null = off. Never the SCIM or metrics port. */
+        port: z.coerce.number().int().min(0).max(65535).nullable().default(null),
+        /** Its bearer token (ADMIN_TOKEN / ADMIN_TOKEN_FILE): a separate secret, never a SCIM token. */
+        token: z.string().min(24, 'must be at least 24 characters').nullable().default(null),
+        tokenFile: z.string().min(1).nullable().default(null),
+      })
+      .strict()
+      .prefault({}),
     notify: z
       .object({
         webhook: z

@@ -120,7 +120,7 @@ export function accessReport(input: ReportInput): AccessReport {
 const csvCell = (v: string): string => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
 const mdCell = (v: string): string => v.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
-export function renderReport(r: AccessReport, format: 'table' | 'csv' | 'json' | 'md', table: (h: string[], rows: string[][]) => string): string {
+export function renderReport(r: AccessReport, format: 'table' | 'csv' | 'json' | 'md', table?: (h: string[], rows: string[][]) => string): string {
   if (format === 'json') return JSON.stringify(r, null, 2);
   const header = ['USERNAME', 'EMAIL', 'ROLES', 'HELD AS', 'WHY', 'IDP LAST CHANGE', 'AIRFLOW LAST CHANGE', 'FLAGS'];
   const rows = r.accounts.map((a) => [a.username, a.email, a.roles.join(', '), a.holding, a.why, a.idpLastChange ?? '-', a.airflowLastChange ?? '-', a.flags.join('; ')]);
@@ -133,5 +133,6 @@ export function renderReport(r: AccessReport, format: 'table' | 'csv' | 'json' |
     const flagged = r.accounts.filter((a) => a.flags.length).length;
     return [`# ${title}`, '', `${r.accounts.length} account(s), ${flagged} flagged.`, '', '## Accounts', '', md(header, rows), '', '## Roles', '', md(roleHeader, roleRows), ''].join('\n');
   }
+  if (!table) throw new Error('the table format needs a table renderer');
   return [title, '', table(header, rows), '', table(roleHeader, roleRows)].join('\n');
 }

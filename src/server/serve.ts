@@ -1,6 +1,8 @@
 import http from 'node:http';
 import path from 'node:path';
 import { listen } from './listen';
+import { adminApp } from './admin';
+import { buildAccessReport } from './access-report';
 import type { Config } from '../config/schema';
 import type { AddressInfo } from 'node:net';
 import { startMetricsServer } from '../metrics';
@@ -66,11 +68,17 @@ export async function startService(c: Container): Promise<RunningService> {
   const server = http.createServer(app);
   applyServerLimits(server, c.config.server);
   let metricsServer: http.Server;
+  let adminServer: http.Server | undefined;
   try {
     await listen(server, c.config.server.port, c.config.server.host, 'PORT');
     metricsServer = await startMetricsServer(c.metrics, c.config.server.metricsPort, c.config.server.host);
+    if (c.config.admin.port !== null && c.config.admin.token) {
+      adminServer = http.createServer(adminApp({ token: c.config.admin.token, report: () => buildAccessReport(c), logger: c.logger }));
+      await listen(adminServer, c.config.admin.port, c.config.server.host, 'ADMIN_PORT');
+    }
   } catch (e) {
     server.close();
+    adminServer?.close();
     lease.release();
     throw e;
   }
@@ -108,6 +116,7 @@ export async function startService(c: Container): Promise<RunningService> {
       await Promise.race([Promise.all([closed, loop?.stop()]), deadline]);
       server.closeAllConnections?.();
       await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
+      if (adminServer) await new Promise<void>((resolve) => adminServer!.close(() => resolve()));
       lease.release();
       c.close();
       log.info('stopped');
