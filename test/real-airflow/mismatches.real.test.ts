@@ -11,6 +11,7 @@ import { AirflowError } from '../../src/airflow/types';
 import { silentLogger } from '../../src/logger';
 import { MemoryReconcileState } from '../../src/store/memory-reconcile-state';
 import { Reconciler } from '../../src/reconcile/reconciler';
+import { buildAccessReport } from '../../src/server/access-report';
 import { buildTestApp, CORE_USER, PATCH_OP } from '../helpers/scim-app';
 import { clientFor, configFor } from './clients';
 import { countRows, loginCount, resetAirflow } from './db';
@@ -31,7 +32,8 @@ function world(s: RealAirflowServer) {
     deprovision: 'strip-roles',
     safety: { protectedUsers: [BREAK_GLASS.username], maxDeprovisions: 1000, maxDeprovisionPercent: 100 },
   });
-  const reconciler = new Reconciler({ store: scim.store, airflow: clientFor(s), state: new MemoryReconcileState<RunReport>(), audit: scim.audit, config, clock: scim.clock, logger: silentLogger() });
+  const state = new MemoryReconcileState<RunReport>();
+  const reconciler = new Reconciler({ store: scim.store, airflow: clientFor(s), state, audit: scim.audit, config, clock: scim.clock, logger: silentLogger() });
   const addViewers = async (names: string[]): Promise<string[]> => {
     const ids: string[] = [];
     for (const n of names) {
@@ -43,7 +45,7 @@ function world(s: RealAirflowServer) {
     expect(g.status).toBe(201);
     return ids;
   };
-  return { scim, reconciler, addViewers };
+  return { scim, reconciler, addViewers, state };
 }
 
 async function token(s: RealAirflowServer, username: string, password: string): Promise<{ status: number; token?: string }> {
@@ -133,6 +135,29 @@ for (const s of v3) describe(s.target.label, () => {
 
 for (const s of servers) describe(s.target.label, () => {
   beforeEach(() => resetAirflow(s));
+
+  test('the access review report, read from this real Airflow, classifies every account and role', async () => {
+    const w = world(s);
+    try {
+      await w.addViewers(['rita']);
+      expect((await w.reconciler.runOnce({ trigger: 'cli' })).result).toBe('applied');
+      const admin = clientFor(s, { apiUser: BREAK_GLASS.username, apiPassword: BREAK_GLASS.password });
+      await admin.createUser({ username: 'shadow.admin', email: 'shadow@corp.example', firstName: 'S', lastName: 'A', roles: ['Admin'], password: 'Shadow-pw-123' });
+      const airflow = clientFor(s);
+      const config = configFor(s, {}, { roles: { mappings: [{ group: 'airflow-viewers', roles: ['Viewer'] }] }, safety: { protectedUsers: [BREAK_GLASS.username] } });
+      const report = await buildAccessReport({ airflow, store: w.scim.store, config, audit: w.scim.audit, clock: w.scim.clock, state: w.state });
+      const by = new Map(report.accounts.map((a) => [a.username, a]));
+      expect(report.airflow.version).toBe(s.target.airflowVersion);
+      expect(by.get(SERVICE_ACCOUNT.username)?.holding).toBe('service-account');
+      expect(by.get(BREAK_GLASS.username)?.holding).toBe('protected');
+      expect(by.get('rita')).toMatchObject({ holding: 'managed', roles: ['Viewer'], why: 'group airflow-viewers (group: airflow-viewers) -> Viewer', flags: [] });
+      expect(by.get('shadow.admin')?.flags).toEqual(['unmanaged account with Admin']);
+      expect(report.roles.map((r) => r.name)).toEqual(expect.arrayContaining(['Admin', 'Op', 'Public', 'User', 'Viewer']));
+      expect(report.roles.find((r) => r.name === 'Viewer')?.managedHolders).toBe(1);
+    } finally {
+      w.scim.close();
+    }
+  });
 
   test('a deprovisioned user whose password was set in Airflow is refused by the API', async () => {
     const w = world(s);
