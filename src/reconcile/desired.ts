@@ -2,6 +2,7 @@ import picomatch from 'picomatch';
 import type { RolesConfig } from '../config/schema';
 import type { IdentitySnapshot, SnapshotGroup, UserRecord } from '../store/types';
 import type { DesiredRole, DesiredState, DesiredUser, ExclusionKind, RoleSource } from './types';
+import type { Filter } from 'scim2-parse-filter';
 import { parseFilterText } from '../core/filter';
 import { pickEmail, renderUsername } from '../core/username-template';
 import { compileMatcher } from '../store/filter-eval';
@@ -17,11 +18,36 @@ type Mapping = RolesConfig['mappings'][number];
 type Matcher = { rule: string; roles: string[]; test: (g: SnapshotGroup) => boolean };
 
 /** A mapping rule on the user's own attributes (filter:), evaluated by the same engine as GET /Users?filter=. */
-type UserRule = { rule: string; roles: string[]; test: (u: UserRecord) => boolean };
+type UserRule = { rule: string; roles: string[]; test: (u: UserRecord) => boolean; values: (u: UserRecord) => string };
 
 function userRule(m: Mapping): UserRule {
-  const match = compileMatcher('User', parseFilterText(m.filter as string));
-  return { rule: `filter: ${m.filter}`, roles: m.roles, test: (u) => match(u) };
+  const ast = parseFilterText(m.filter as string);
+  const match = compileMatcher('User', ast);
+  return { rule: `filter: ${m.filter}`, roles: m.roles, test: (u) => match(u), values: (u) => filterValues(ast, u) };
+}
+
+/** The user's values of the attributes a filter names, for explain: 'department = "Finance"'. */
+function filterValues(f: Filter, u: UserRecord): string {
+  const paths = new Set<string>();
+  const walk = (x: Filter): void => {
+    if (x.op === 'and' || x.op === 'or') x.filters.forEach(walk);
+    else if (x.op === 'not') walk(x.filter);
+    else if ('attrPath' in x) paths.add(x.attrPath);
+  };
+  walk(f);
+  return [...paths].map((p) => `${p.replace(/^urn:.*:/i, '')} = ${JSON.stringify(valueAt(u.data, p) ?? null)}`).join(', ');
+}
+
+function valueAt(data: Record<string, unknown>, path: string): unknown {
+  const urn = /^(urn:.*):([^:]+)$/i.exec(path);
+  const [root, rest] = urn ? [data[Object.keys(data).find((k) => k.toLowerCase() === urn[1]!.toLowerCase()) ?? ''], urn[2]!] : [data, path];
+  let v: unknown = root;
+  for (const part of rest.split('.')) {
+    if (!v || typeof v !== 'object') return undefined;
+    const o = v as Record<string, unknown>;
+    v = o[Object.keys(o).find((k) => k.toLowerCase() === part.toLowerCase()) ?? ''];
+  }
+  return v;
 }
 
 function matcher(m: Mapping): Matcher {
@@ -64,7 +90,9 @@ function sourcesResolver(mappings: Mapping[], defaultRoles: string[]): (groups: 
   };
   return (groups, user) => {
     const sorted = [...groups].sort((a, b) => cmp(a.displayName.toLowerCase(), b.displayName.toLowerCase()) || cmp(a.id, b.id));
-    const byAttribute: RoleSource[] = user ? userRules.filter((r) => r.test(user)).map((r) => ({ group: null, rule: r.rule, roles: [...r.roles].sort(cmp) })) : [];
+    const byAttribute: RoleSource[] = user
+      ? userRules.filter((r) => r.test(user)).map((r) => ({ group: null, rule: r.rule, roles: [...r.roles].sort(cmp), values: r.values(user) }))
+      : [];
     return [
       ...sorted.flatMap((g) => ofGroup(g).map((src) => ({ ...src, roles: [...src.roles] }))),
       ...byAttribute,

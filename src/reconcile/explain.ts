@@ -129,7 +129,7 @@ export function formatExplanation(e: Explanation): string {
     lines.push(`SCIM user ${u.userName} (id ${u.id}${u.externalId ? `, externalId ${u.externalId}` : ''}): ${u.active ? 'active' : 'INACTIVE'}`);
     lines.push(`Groups: ${e.groups.length > 0 ? e.groups.join(', ') : '(none)'}`);
     if (e.rules.length === 0) lines.push('Mapping rules: none match');
-    for (const r of e.rules) lines.push(`  ${r.rule}${r.group ? ` (group ${r.group})` : r.rule.startsWith('filter: ') ? ' (the user\'s attributes match)' : ''} -> ${r.roles.join(', ')}`);
+    for (const r of e.rules) lines.push(`  ${r.rule}${r.group ? ` (group ${r.group})` : r.values !== undefined ? ` (the user's ${r.values})` : ''} -> ${r.roles.join(', ')}`);
     if (e.desired) {
       lines.push(`Airflow: ${e.desired.username} <${e.desired.email}> ${e.desired.firstName} ${e.desired.lastName}`);
       lines.push(`Desired roles: ${e.desired.roles.join(', ')}`);

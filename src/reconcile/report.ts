@@ -104,17 +104,31 @@ export function accessReport(input: ReportInput): AccessReport {
     .map((r): RoleRow => {
       const holders = input.users.filter((u) => u.roles.includes(r.name));
       const managedHolders = holders.filter((u) => ['managed', 'adopted'].includes(holding.get(lower(u.username)) ?? '')).length;
-      const permissions = r.permissions.map(([a, res]) => `${a} on ${res}`).sort();
+      const permissions = groupedPermissions(r.permissions);
       const def = customRoles.get(r.name);
       const flags: string[] = [];
       if (def) {
         const wanted = new Set(def.permissions.map(([a, res]) => `${a} on ${res}`));
-        const extra = permissions.filter((p) => !wanted.has(p));
+        const extra = r.permissions.map(([a, res]) => `${a} on ${res}`).filter((p) => !wanted.has(p)).sort();
         if (extra.length) flags.push(`permissions beyond its definition: ${extra.join(', ')}`);
       }
       return { name: r.name, custom: def !== undefined, permissions, managedHolders, unmanagedHolders: holders.length - managedHolders, flags };
     });
   return { generatedAt: input.now.toISOString(), airflow: { url: input.airflowUrl, version: input.airflowVersion }, scimSeq: input.snapshot.seq, accounts, roles };
+}
+
+/** "can_read on Website", and DAG-level permissions by DAG: "DAG finance_daily: can_edit, can_read". */
+function groupedPermissions(perms: ReadonlyArray<readonly [string, string]>): string[] {
+  const byDag = new Map<string, string[]>();
+  const plain: string[] = [];
+  for (const [a, res] of perms) {
+    const dag = /^DAG(?: Run)?:(.+)$/.exec(res);
+    if (dag) {
+      const key = `${res.startsWith('DAG Run:') ? 'DAG runs of' : 'DAG'} ${dag[1]}`;
+      byDag.set(key, [...(byDag.get(key) ?? []), a]);
+    } else plain.push(`${a} on ${res}`);
+  }
+  return [...plain.sort(), ...[...byDag].sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, acts]) => `${k}: ${acts.sort().join(', ')}`)];
 }
 
 const csvCell = (v: string): string => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);

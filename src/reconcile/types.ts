@@ -4,8 +4,10 @@ import type { Permission } from '../airflow/types';
 /** Why a user gets a role: which group, through which mapping rule. */
 export interface RoleSource {
   group: string | null; // group displayName; null for the default roles
-  rule: string; // e.g. 'group: airflow-admins', 'groupPattern: airflow-*', 'default'
+  rule: string; // e.g. 'group: airflow-admins', 'groupPattern: airflow-*', 'filter: …', 'default'
   roles: string[];
+  /** Attribute rules (filter:): the user's values of the attributes the filter names, e.g. 'department = "Finance"'. */
+  values?: string;
 }
 
 /** An Airflow account the IdP wants. */

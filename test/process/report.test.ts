@@ -39,7 +39,7 @@ describe('airflow-scim report access', () => {
     const report = JSON.parse(r.stdout) as {
       airflow: { url: string; version: string }; scimSeq: number;
       accounts: Array<{ username: string; holding: string; why: string; flags: string[]; idpLastChange: string | null; airflowLastChange: string | null }>;
-      roles: Array<{ name: string; custom: boolean; managedHolders: number; unmanagedHolders: number; flags: string[] }>;
+      roles: Array<{ name: string; custom: boolean; permissions: string[]; managedHolders: number; unmanagedHolders: number; flags: string[] }>;
     };
     expect(report.airflow).toEqual({ url: fake.url, version: '3.3.2' });
     expect(report.scimSeq).toBeGreaterThan(0);
@@ -53,6 +53,7 @@ describe('airflow-scim report access', () => {
     expect(by.get('ben')?.flags).toEqual([expect.stringMatching(/^roles differ from the mapping: has \[Op, User, fin\], mapped \[User, fin\]/)]);
     const fin = report.roles.find((x) => x.name === 'fin');
     expect(fin).toMatchObject({ custom: true, managedHolders: 2, unmanagedHolders: 0, flags: ['permissions beyond its definition: can_edit on DAG:finance_daily'] });
+    expect(fin?.permissions).toEqual(['can_read on Website', 'DAG finance_daily: can_edit, can_read']); // DAG-level ones by DAG
   });
 
   it('writes Markdown for an audit attachment, with the header naming time, Airflow and the SCIM sequence', async () => {

@@ -29,7 +29,7 @@ test('a filter rule gives its roles to exactly the users the same filter returns
     usernameTemplate: '{userName}', mappings: config.roles.mappings, defaultRoles: [], custom: {},
   });
   expect(d.users.map((u) => [u.username, u.roles])).toEqual([['eric', ['Admin']], ['fiona', ['finance-viewer']]]);
-  expect(d.users.find((u) => u.username === 'fiona')?.sources).toEqual([{ group: null, rule: `filter: ${FINANCE}`, roles: ['finance-viewer'] }]);
+  expect(d.users.find((u) => u.username === 'fiona')?.sources).toEqual([{ group: null, rule: `filter: ${FINANCE}`, roles: ['finance-viewer'], values: 'department = "Finance"' }]);
   // The same text as a list filter returns the same user.
   const listed = store.listUsers({ filter: parseFilter(FINANCE), startIndex: 1, count: 100 });
   expect(listed.resources.map((u) => u.data.userName)).toEqual(['fiona']);
@@ -38,8 +38,8 @@ test('a filter rule gives its roles to exactly the users the same filter returns
 test('explain names the filter rule that gave the role', () => {
   const { store, config } = world();
   const e = explainUser('fiona', { store, state: new MemoryReconcileState<RunReport>(), audit: new MemoryAuditLog(), config });
-  expect(e.rules).toEqual([{ group: null, rule: `filter: ${FINANCE}`, roles: ['finance-viewer'] }]);
-  expect(formatExplanation(e)).toContain(`filter: ${FINANCE} (the user's attributes match) -> finance-viewer`);
+  expect(e.rules).toEqual([{ group: null, rule: `filter: ${FINANCE}`, roles: ['finance-viewer'], values: 'department = "Finance"' }]);
+  expect(formatExplanation(e)).toContain(`filter: ${FINANCE} (the user's department = "Finance") -> finance-viewer`);
 });
 
 test('an invalid filter is refused at config load, naming the rule', () => {
