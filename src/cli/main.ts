@@ -204,6 +204,7 @@ export function buildProgram(): Command {
         await nameVersionMismatch(c, report);
         process.exitCode = reconcileExit(report, !!opts.detailedExitcode);
       } finally {
+        await c.flushNotifications();
         c.close();
       }
     });

@@ -42,6 +42,8 @@ export interface Container {
   leases: LeaseStore;
   /** Ends any wait for the reconcile lease (on shutdown, so a stop never waits for another process's run). */
   stopWaiting(): void;
+  /** Waits until queued webhook notifications were delivered or given up (a CLI run before it exits). */
+  flushNotifications(): Promise<void>;
   close(): void;
 }
 
@@ -122,6 +124,7 @@ export function buildContainer(config: Config, opts: ContainerOptions = {}): Con
     reconciler,
     leases,
     stopWaiting: () => waits.abort(),
+    flushNotifications: () => notifier?.idle() ?? Promise.resolve(),
     close: () => db.close(),
   };
 }
