@@ -141,8 +141,8 @@ for (const s of servers) describe(s.target.label, () => {
     try {
       await w.addViewers(['rita']);
       expect((await w.reconciler.runOnce({ trigger: 'cli' })).result).toBe('applied');
-      const admin = clientFor(s, { apiUser: BREAK_GLASS.username, apiPassword: BREAK_GLASS.password });
-      await admin.createUser({ username: 'shadow.admin', email: 'shadow@corp.example', firstName: 'S', lastName: 'A', roles: ['Admin'], password: 'Shadow-pw-123' });
+      // Made by the service account: under SSO even Admin may not create users (no can_create on Users).
+      await clientFor(s).createUser({ username: 'shadow.admin', email: 'shadow@corp.example', firstName: 'S', lastName: 'A', roles: ['Admin'], password: 'Shadow-pw-123' });
       const airflow = clientFor(s);
       const config = configFor(s, {}, { roles: { mappings: [{ group: 'airflow-viewers', roles: ['Viewer'] }] }, safety: { protectedUsers: [BREAK_GLASS.username] } });
       const report = await buildAccessReport({ airflow, store: w.scim.store, config, audit: w.scim.audit, clock: w.scim.clock, state: w.state });
