@@ -86,8 +86,6 @@ async function observeSome(airflow: AirflowClient, usernames: string[]): Promise
   return { users: users.filter((u): u is AirflowUser => u !== null), roles };
 }
 
-
-
 export class Reconciler {
   private queue: Promise<unknown> = Promise.resolve();
   /** The desired state of the last run that applied without failure: what change-triggered runs diff against. */
