@@ -70,11 +70,6 @@ export const KV_COLLISIONS = 'collisions';
 const EMPTY_PLAN: Plan = { actions: [], drift: [], unchanged: 0, managedUsers: 0 };
 const EMPTY_VERDICT: SafetyVerdict = { allowed: [], held: [], blocked: null };
 
-/**
- * One run: observe both sides → desired → plan → safety → apply (external-dns RunOnce); shared by the loop and the
- * CLI. Runs are serialised: a concurrent runOnce waits for the running one to finish, then runs on fresh state
- * (level-based, so it sees whatever changed meanwhile).
- */
 async function observeAll(airflow: AirflowClient): Promise<Observed> {
   const [users, roles] = await Promise.all([airflow.listUsers(), airflow.listRoles()]);
   return { users, roles };
@@ -86,6 +81,11 @@ async function observeSome(airflow: AirflowClient, usernames: string[]): Promise
   return { users: users.filter((u): u is AirflowUser => u !== null), roles };
 }
 
+/**
+ * One run: observe both sides → desired → plan → safety → apply (external-dns RunOnce); shared by the loop and the
+ * CLI. Runs are serialised: a concurrent runOnce waits for the running one to finish, then runs on fresh state
+ * (level-based, so it sees whatever changed meanwhile).
+ */
 export class Reconciler {
   private queue: Promise<unknown> = Promise.resolve();
   /** The desired state of the last run that applied without failure: what change-triggered runs diff against. */

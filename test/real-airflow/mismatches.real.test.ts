@@ -12,11 +12,12 @@ import { silentLogger } from '../../src/logger';
 import { MemoryReconcileState } from '../../src/store/memory-reconcile-state';
 import { Reconciler } from '../../src/reconcile/reconciler';
 import { buildAccessReport } from '../../src/server/access-report';
+import { freePort } from '../support/processes';
 import { buildTestApp, CORE_USER, PATCH_OP } from '../helpers/scim-app';
 import { clientFor, configFor } from './clients';
 import { countRows, loginCount, resetAirflow } from './db';
 import {
-  airflowCli, BREAK_GLASS, FAB_CACHE_TTL_S, freePort, JWT_SECRET, logTail, runningServers, SERVICE_ACCOUNT, start, stop, type RealAirflowServer,
+  airflowCli, BREAK_GLASS, FAB_CACHE_TTL_S, JWT_SECRET, logTail, runningServers, SERVICE_ACCOUNT, start, stop, type RealAirflowServer,
 } from './server';
 
 const servers = runningServers();
