@@ -32,8 +32,8 @@ export interface AuditQuery {
 }
 
 export interface AuditLog {
-  record(entry: AuditEntry): void;
+  record(entry: AuditEntry): Promise<void>;
   /** Oldest first. */
-  query(q: AuditQuery): AuditEntry[];
+  query(q: AuditQuery): Promise<AuditEntry[]>;
 }
 

@@ -28,13 +28,13 @@ export interface LeaseStore {
    * Takes the lease when it is free, expired, already ours, or held by a process known to be dead (isDead);
    * otherwise returns the live holder. Atomic across processes.
    */
-  tryAcquire(name: LeaseName, owner: LeaseOwner, ttlMs: number, now: Date, isDead?: (holder: LeaseRecord) => boolean): AcquireResult;
+  tryAcquire(name: LeaseName, owner: LeaseOwner, ttlMs: number, now: Date, isDead?: (holder: LeaseRecord) => boolean): Promise<AcquireResult>;
   /** Extends our lease; false when it is no longer ours (it expired and someone else took it). */
-  renew(name: LeaseName, ownerId: string, ttlMs: number, now: Date): boolean;
+  renew(name: LeaseName, ownerId: string, ttlMs: number, now: Date): Promise<boolean>;
   /** Drops the lease if it is ours; a no-op otherwise. */
-  release(name: LeaseName, ownerId: string): void;
+  release(name: LeaseName, ownerId: string): Promise<void>;
   /** The current, unexpired holder, if any. */
-  holder(name: LeaseName, now: Date): LeaseRecord | undefined;
+  holder(name: LeaseName, now: Date): Promise<LeaseRecord | undefined>;
 }
 
 /** "pid 123 on host a (serve, since …, expires …)": how messages name a holder. */

@@ -41,25 +41,25 @@ export type DeprovisionKind = 'deprovision' | 'admin-removal' | 'role-removal';
  * test/reconcile/state.contract.ts. The run record is the reconciler's (RunReport); the store keeps it whole.
  */
 export interface ReconcileState<R extends StoredRun = StoredRun> {
-  owned(): OwnershipRecord[];
+  owned(): Promise<OwnershipRecord[]>;
   /**
    * Upsert; usernames are compared case-insensitively. A re-own keeps `how` and `since`, updates scimUserId, and
    * externalId when one is given.
    */
-  own(username: string, how: 'created' | 'adopted', scimUserId: string | null, at: Date, externalId?: string): void;
-  disown(username: string): void;
-  recordDeprovision(username: string, kind: DeprovisionKind, at: Date): void;
+  own(username: string, how: 'created' | 'adopted', scimUserId: string | null, at: Date, externalId?: string): Promise<void>;
+  disown(username: string): Promise<void>;
+  recordDeprovision(username: string, kind: DeprovisionKind, at: Date): Promise<void>;
   /** Events at or after `at`. */
-  countDeprovisionsSince(at: Date): number;
+  countDeprovisionsSince(at: Date): Promise<number>;
   /** Usernames (lower-cased, each once) with an event at or after `at`: the people the safety window counts. */
-  deprovisionedSince(at: Date): string[];
+  deprovisionedSince(at: Date): Promise<string[]>;
   /** Returns the run id. */
-  saveRun(report: R): number;
+  saveRun(report: R): Promise<number>;
   /** The latest run; dry runs only when asked; only runs of one origin when given; skipping failed/partial ones when ok. */
-  lastRun(opts?: LastRunQuery): R | undefined;
-  getKv(key: string): string | undefined;
+  lastRun(opts?: LastRunQuery): Promise<R | undefined>;
+  getKv(key: string): Promise<string | undefined>;
   /** null deletes the key. */
-  setKv(key: string, value: string | null): void;
+  setKv(key: string, value: string | null): Promise<void>;
 }
 
 export interface LastRunQuery {

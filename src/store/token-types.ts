@@ -10,13 +10,13 @@ export interface TokenRecord {
 
 export interface TokenStore {
   /** Throws TokenExistsError when an unrevoked token of that name exists. */
-  create(rec: { name: string; hash: string; created: string; expiresAt?: string }): void;
-  list(): TokenRecord[];
+  create(rec: { name: string; hash: string; created: string; expiresAt?: string }): Promise<void>;
+  list(): Promise<TokenRecord[]>;
   /** Marks revoked; returns false when no such active token. */
-  revoke(name: string, at: string): boolean;
+  revoke(name: string, at: string): Promise<boolean>;
   /** Every token that is neither revoked nor expired at `at`. */
-  active(at: string): TokenRecord[];
-  touch(name: string, at: string): void;
+  active(at: string): Promise<TokenRecord[]>;
+  touch(name: string, at: string): Promise<void>;
 }
 
 export class TokenExistsError extends Error {

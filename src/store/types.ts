@@ -3,7 +3,8 @@ import type { Filter } from 'scim2-parse-filter';
 /**
  * The identity store seam (STYLE habit 1): everything the SCIM layer and the reconciler know of storage.
  * Implementations: store/sqlite-identity.ts (real) and store/memory-identity.ts (in-memory), both run through
- * test/contract/identity-store.contract.ts. Synchronous by design (better-sqlite3 is synchronous).
+ * test/contract/identity-store.contract.ts. Asynchronous, so that a network database (PostgreSQL) can sit behind it;
+ * read-modify-write callbacks stay synchronous and pure, and run inside the store's transaction.
  */
 
 /**
@@ -102,6 +103,12 @@ export interface WriteOptions {
   ifMatch?: number;
 }
 
+/** An update is a replace (PUT, RFC 7644 §3.5.1) or a patch (PATCH, §3.5.2): journalled and audited as such. */
+export interface UpdateOptions extends WriteOptions {
+  /** Default 'replace'. */
+  kind?: 'replace' | 'patch';
+}
+
 /** One entry of the change journal; seq increases strictly. The reconciler wakes on it. */
 export interface Change {
   seq: number;
@@ -126,28 +133,28 @@ export interface IdentitySnapshot {
 }
 
 export interface IdentityStore {
-  createUser(data: UserData, ctx: WriteContext): UserRecord;
-  getUser(id: string): UserRecord | undefined;
-  listUsers(q: ListQuery): Page<UserRecord>;
+  createUser(data: UserData, ctx: WriteContext): Promise<UserRecord>;
+  getUser(id: string): Promise<UserRecord | undefined>;
+  listUsers(q: ListQuery): Promise<Page<UserRecord>>;
   /** Atomic read-modify-write (PUT, PATCH): fn sees the committed record and returns the new data. */
-  updateUser(id: string, fn: (current: UserRecord) => UserData, ctx: WriteContext, opts?: WriteOptions): UserRecord;
+  updateUser(id: string, fn: (current: UserRecord) => UserData, ctx: WriteContext, opts?: UpdateOptions): Promise<UserRecord>;
   /** Removes the user and its memberships. */
-  deleteUser(id: string, ctx: WriteContext, opts?: WriteOptions): void;
+  deleteUser(id: string, ctx: WriteContext, opts?: WriteOptions): Promise<void>;
 
-  createGroup(data: GroupData, memberIds: string[], ctx: WriteContext): GroupRecord;
-  getGroup(id: string, opts: { members: boolean }): GroupRecord | undefined;
-  listGroups(q: ListQuery, opts: { members: boolean }): Page<GroupRecord>;
+  createGroup(data: GroupData, memberIds: string[], ctx: WriteContext): Promise<GroupRecord>;
+  getGroup(id: string, opts: { members: boolean }): Promise<GroupRecord | undefined>;
+  listGroups(q: ListQuery, opts: { members: boolean }): Promise<Page<GroupRecord>>;
   /** Atomic read-modify-write; fn sees the record without members. Returns the record without members. */
-  updateGroup(id: string, fn: (current: GroupRecord) => GroupChange, ctx: WriteContext, opts?: WriteOptions): GroupRecord;
-  deleteGroup(id: string, ctx: WriteContext, opts?: WriteOptions): void;
+  updateGroup(id: string, fn: (current: GroupRecord) => GroupChange, ctx: WriteContext, opts?: UpdateOptions): Promise<GroupRecord>;
+  deleteGroup(id: string, ctx: WriteContext, opts?: WriteOptions): Promise<void>;
 
   /** Ids of the groups a user belongs to. */
-  groupsOfUser(userId: string): string[];
+  groupsOfUser(userId: string): Promise<string[]>;
 
-  latestSeq(): number;
-  changesSince(seq: number, limit?: number): Change[];
-  snapshot(): IdentitySnapshot;
-  close(): void;
+  latestSeq(): Promise<number>;
+  changesSince(seq: number, limit?: number): Promise<Change[]>;
+  snapshot(): Promise<IdentitySnapshot>;
+  close(): Promise<void>;
 }
 
 /** Named store errors (dex style), mapped to HTTP once in scim/errors.ts. */
