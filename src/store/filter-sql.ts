@@ -9,6 +9,7 @@ import {
   type Leaf,
   type Target,
 } from './filter-attributes';
+import type { Dialect } from './sql/driver';
 import { InvalidQueryError, type SortOrder } from './types';
 
 /**
@@ -17,7 +18,8 @@ import { InvalidQueryError, type SortOrder } from './types';
  * is two-valued (never NULL), so `not` behaves as in the evaluator. Values always go in params; the only
  * inlined text is JSON paths built from the schema catalogue.
  */
-export function compileFilter(ast: Filter, rt: ResourceType): { where: string; params: unknown[] } {
+export function compileFilter(ast: Filter, rt: ResourceType, dialect: Dialect = 'sqlite'): { where: string; params: unknown[] } {
+  if (dialect !== 'sqlite') throw new Error(`no ${dialect} filter compiler yet`);
   const c: Ctx = { rt, a: rt === 'User' ? 'u' : 'g', params: [] };
   return { where: node(ast, c), params: c.params };
 }
@@ -217,7 +219,8 @@ function element(f: Filter, base: Target, el: Element, c: Ctx): string {
  * Multi-valued attributes sort by the primary element, else the first. Values not of the attribute's type sort as NULL
  * (NULLs first ascending, last descending, as SQLite does).
  */
-export function compileSort(rt: ResourceType, sortBy?: string, order?: SortOrder): string {
+export function compileSort(rt: ResourceType, sortBy?: string, order?: SortOrder, dialect: Dialect = 'sqlite'): string {
+  if (dialect !== 'sqlite') throw new Error(`no ${dialect} sort compiler yet`);
   const a = rt === 'User' ? 'u' : 'g';
   if (!sortBy) return `ORDER BY ${a}.seq`;
   const t = resolveTarget(rt, sortBy, 'sort');
