@@ -4,7 +4,7 @@
  * expires unless renewed, so a crashed holder cannot block anyone for longer than the ttl.
  * Implementations: sqlite-lease.ts and memory-lease.ts, both run through test/store/lease.contract.ts.
  */
-export type LeaseName = 'service' | 'reconcile';
+export type LeaseName = 'service' | 'reconcile' | 'leader';
 
 export interface LeaseOwner {
   /** Unique per lease-taking object (a process may hold several leases, each under its own id). */
