@@ -1,5 +1,5 @@
 /**
- * The lookups IdPs make before every write (RFC 7644 §3.4.2.2 `eq` filters) use an index on PostgreSQL: the
+ * What only PostgreSQL can show about the compiled filters. The lookups IdPs make before every write (RFC 7644 §3.4.2.2 `eq` filters) use an index on PostgreSQL: the
  * statements list.ts really sends, recorded from SqlIdentityStore, EXPLAINed with sequential scans off (the tables
  * here are small enough that the planner could otherwise rightly prefer one), both as planned for the values sent
  * and as a generic plan (EXPLAIN (GENERIC_PLAN), PostgreSQL 16+), which a prepared statement may come to use.
@@ -7,6 +7,7 @@
 import pg from 'pg';
 import { parseFilterText } from '../../src/core/filter';
 import type { SqlDriver, SqlExecutor, TransactionOptions } from '../../src/store/sql/driver';
+import type { UserData } from '../../src/store/types';
 import { SqlIdentityStore } from '../../src/store/sql/identity';
 import { openPostgres, type PgDriver } from '../../src/store/sql/pg-driver';
 import { numberPlaceholders } from '../../src/store/sql/pg-placeholders';
@@ -123,3 +124,20 @@ test('emails.value eq reaches users through the primary key', async () => {
   for (const plan of [...p.plans, ...p.generic]) expect(plan).toMatch(uses('users_pkey'));
 });
 
+/**
+ * PostgreSQL's #> and #>> refuse a whole document holding a \u0000 escape or an unpaired surrogate, whichever key
+ * is read, and the API does not refuse such strings yet: such a document reads as {} (as SQLite reads a document
+ * too deep for its JSON parser), so it cannot make every JSON filter and sort fail.
+ */
+test('a document PostgreSQL cannot read as text reads as {} instead of failing every query', async () => {
+  const ctx = { actor: 'test' };
+  for (const [userName, title] of [['nul', 'a\u0000b'], ['lone', 'a\ud800'], ['backslash-u', 'a\\u0000'], ['fine', 'Ab']]) {
+    await store.createUser({ userName, active: true, title, name: { familyName: title } } as UserData, ctx);
+  }
+  const names = async (filter: string, sortBy?: string) =>
+    (await store.listUsers({ filter: parseFilterText(filter), startIndex: 1, count: 10, sortBy })).resources.map((u) => u.data.userName);
+  expect(await names('title pr')).toEqual(['backslash-u', 'fine']);
+  expect(await names('name[familyName sw "a"]', 'title')).toEqual(['backslash-u', 'fine']);
+  expect(await names('userName eq "NUL" or userName eq "lone"')).toEqual(['nul', 'lone']); // columns still answer
+  expect(await names('not (title pr) and userName ew "l"', 'name.familyName')).toEqual(['nul']);
+});

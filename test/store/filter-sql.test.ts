@@ -71,8 +71,10 @@ describe('compileSort', () => {
 /** The same compiler for PostgreSQL: json operators on doc::json, nocase() for ASCII folding, byte order by COLLATE "C". */
 describe('compileFilter for PostgreSQL', () => {
   const pg = (f: string, rt: 'User' | 'Group' = 'User') => compileFilter(parseFilter(f), rt, 'postgres');
-  const J = (path: string) => `(u.doc::json) #> '${path}'`;
-  const T = (path: string) => `((u.doc::json) #>> '${path}')`;
+  /** A document PostgreSQL cannot read (a \u0000 or unpaired surrogate escape) reads as '{}'. */
+  const PGDOC = String.raw`(CASE WHEN u.doc ~* '(^|[^\\])(\\\\)*\\u(0000|d[89a-f])' THEN '{}' ELSE u.doc END)::json`;
+  const J = (path: string) => `${PGDOC} #> '${path}'`;
+  const T = (path: string) => `(${PGDOC} #>> '${path}')`;
   const ELEMENTS = `json_array_elements(CASE json_typeof(${J('{"emails"}')}) WHEN 'array' THEN ${J('{"emails"}')} END) WITH ORDINALITY AS e(value, key)`;
   const EMAILS = (cond: string) =>
     `(json_typeof(${J('{"emails"}')}) IS NOT DISTINCT FROM 'array' AND EXISTS (SELECT 1 FROM ${ELEMENTS} WHERE json_typeof(e.value) = 'object' AND ${cond}))`;

@@ -83,11 +83,18 @@ const sqlite: FilterDialect = {
 
 /** PostgreSQL's json (not jsonb): the document is TEXT, read with ::json; #> gives NULL where a key is missing. */
 const at = (json: string, keys: string[]) => `${json} #> ${pgPath(keys)}`;
+/**
+ * In the document's JSON text, a \u0000 escape or an unpaired surrogate escape (JSON.stringify writes pairs as UTF-8,
+ * so any \ud800-\udfff escape is unpaired) whose backslash is not itself escaped. PostgreSQL text cannot hold either,
+ * and #> and #>> then refuse the whole document, whichever key is asked for.
+ */
+const PG_UNREADABLE = String.raw`(^|[^\\])(\\\\)*\\u(0000|d[89a-f])`;
 const nocase = dialects.postgres.fold;
 const C = (expr: string) => `${expr} COLLATE "C"`;
 
 const postgres: FilterDialect = {
-  doc: (a) => `(${a}.doc::json)`,
+  /** A document PostgreSQL cannot read (PG_UNREADABLE) reads as '{}', so one row can never make every query fail. */
+  doc: (a) => `(CASE WHEN ${a}.doc ~* '${PG_UNREADABLE}' THEN '{}' ELSE ${a}.doc END)::json`,
   typeOf: (json, keys) => `json_typeof(${at(json, keys)})`,
   types: { text: 'string', array: 'array', object: 'object', null: 'null' },
   // json keeps the literal's text: a boolean reads as true or false, a string "true" as "true" with its quotes.
