@@ -72,7 +72,7 @@ describe('compileSort', () => {
 describe('compileFilter for PostgreSQL', () => {
   const pg = (f: string, rt: 'User' | 'Group' = 'User') => compileFilter(parseFilter(f), rt, 'postgres');
   /** A document PostgreSQL cannot read (a \u0000 or unpaired surrogate escape) reads as '{}'. */
-  const PGDOC = String.raw`(CASE WHEN u.doc ~* '(^|[^\\])(\\\\)*\\u(0000|d[89a-f])' THEN '{}' ELSE u.doc END)::json`;
+  const PGDOC = String.raw`(CASE WHEN u.doc LIKE '%\\u%' AND u.doc ~* '(^|[^\\])(\\\\)*\\u(0000|d[89a-f])' THEN '{}' ELSE u.doc END)::json`;
   const J = (path: string) => `${PGDOC} #> '${path}'`;
   const T = (path: string) => `(${PGDOC} #>> '${path}')`;
   const ELEMENTS = `json_array_elements(CASE json_typeof(${J('{"emails"}')}) WHEN 'array' THEN ${J('{"emails"}')} END) WITH ORDINALITY AS e(value, key)`;

@@ -93,8 +93,11 @@ const nocase = dialects.postgres.fold;
 const C = (expr: string) => `${expr} COLLATE "C"`;
 
 const postgres: FilterDialect = {
-  /** A document PostgreSQL cannot read (PG_UNREADABLE) reads as '{}', so one row can never make every query fail. */
-  doc: (a) => `(CASE WHEN ${a}.doc ~* '${PG_UNREADABLE}' THEN '{}' ELSE ${a}.doc END)::json`,
+  /**
+   * A document PostgreSQL cannot read (PG_UNREADABLE) reads as '{}', so one row can never make every query fail. The
+   * LIKE first (a backslash-u anywhere) keeps the cost off the usual document, which has none.
+   */
+  doc: (a) => String.raw`(CASE WHEN ${a}.doc LIKE '%\\u%' AND ${a}.doc ~* '${PG_UNREADABLE}' THEN '{}' ELSE ${a}.doc END)::json`,
   typeOf: (json, keys) => `json_typeof(${at(json, keys)})`,
   types: { text: 'string', array: 'array', object: 'object', null: 'null' },
   // json keeps the literal's text: a boolean reads as true or false, a string "true" as "true" with its quotes.
