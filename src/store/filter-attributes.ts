@@ -2,9 +2,10 @@ import { ENTERPRISE_USER, resolveAttribute, type AttrDef, type AttrType, type Re
 import { InvalidQueryError } from './types';
 
 /**
- * Filter and sort semantics shared by filter-sql.ts (SQLite) and filter-eval.ts (memory store), so the two
- * agree exactly (RFC 7644 §3.4.2.2, §3.4.2.3). Definitions used by both:
- * - case-insensitive means SQLite NOCASE: only ASCII A-Z fold; text order is UTF-8 byte order;
+ * Filter and sort semantics shared by filter-sql.ts (SQLite and PostgreSQL) and filter-eval.ts (memory store), so
+ * they agree exactly (RFC 7644 §3.4.2.2, §3.4.2.3). Definitions used by all:
+ * - case-insensitive means SQLite NOCASE: only ASCII A-Z fold (PostgreSQL: nocase()); text order is UTF-8 byte
+ *   order (PostgreSQL: COLLATE "C"); NULLs sort first ascending, last descending;
  * - `ne` is `not eq` (an absent attribute is "not equal"); comparing with null is rejected;
  * - a comparison only matches a stored value of the attribute's type (a string attribute holding 5 never matches);
  * - multi-valued attributes match when any element matches; `emails op v` means `emails.value op v`;

@@ -10,17 +10,17 @@ import {
   type Target,
 } from './filter-attributes';
 import type { Dialect } from './sql/driver';
+import { filterDialects, type FilterDialect } from './sql/filter-dialect';
 import { InvalidQueryError, type SortOrder } from './types';
 
 /**
- * SCIM filter (RFC 7644 §3.4.2.2) to a parameterised SQLite WHERE over `users u` or `groups g`.
- * Semantics are defined in filter-attributes.ts and mirrored by filter-eval.ts. Every generated predicate
- * is two-valued (never NULL), so `not` behaves as in the evaluator. Values always go in params; the only
- * inlined text is JSON paths built from the schema catalogue.
+ * SCIM filter (RFC 7644 §3.4.2.2) to a parameterised WHERE over `users u` or `groups g`, for SQLite or PostgreSQL:
+ * one compiler, the differing fragments in sql/filter-dialect.ts. Semantics are defined in filter-attributes.ts
+ * and mirrored by filter-eval.ts. Every generated predicate is two-valued (never NULL), so `not` behaves as in the
+ * evaluator. Values always go in params; the only inlined text is JSON paths built from the schema catalogue.
  */
 export function compileFilter(ast: Filter, rt: ResourceType, dialect: Dialect = 'sqlite'): { where: string; params: unknown[] } {
-  if (dialect !== 'sqlite') throw new Error(`no ${dialect} filter compiler yet`);
-  const c: Ctx = { rt, a: rt === 'User' ? 'u' : 'g', params: [] };
+  const c: Ctx = { rt, a: rt === 'User' ? 'u' : 'g', params: [], d: filterDialects[dialect] };
   return { where: node(ast, c), params: c.params };
 }
 
@@ -28,22 +28,11 @@ interface Ctx {
   rt: ResourceType;
   a: 'u' | 'g';
   params: unknown[];
+  d: FilterDialect;
 }
 
-/** Where an element's sub-attributes live inside a value filter. */
-type Element = { kind: 'json'; doc: string; base: string[] } | { kind: 'member'; column: string };
-
-const q = (s: string) => `'${s.replace(/'/g, "''")}'`;
-/** JSON path with every key quoted: $."urn:...:User"."department" (URN keys contain ':' and '.'). */
-export const jsonPath = (keys: string[]) => q('$' + keys.map((k) => `."${k.replace(/"/g, '\\"')}"`).join(''));
-/**
- * The document as SQLite's JSON functions may read it. A row stored before the body depth limit may nest deeper
- * than SQLite's JSON parser allows (1,000 levels); it then reads as '{}' for filter and sort, so one row can never
- * make every query fail. The API refuses such bodies now (src/scim/json-limits.ts).
- */
-const docOf = (a: string) => `(CASE WHEN json_valid(${a}.doc) THEN ${a}.doc ELSE '{}' END)`;
-const likeEscape = (s: string) => s.replace(/[\\%_]/g, (ch) => '\\' + ch);
-const globEscape = (s: string) => s.replace(/[*?[]/g, (ch) => `[${ch}]`);
+/** Where an element's sub-attributes live inside a value filter: JSON (json, keys below base) or a membership row. */
+type Element = { kind: 'json'; json: string; base: string[] } | { kind: 'member'; column: string };
 
 function node(f: Filter, c: Ctx): string {
   switch (f.op) {
@@ -63,42 +52,42 @@ function node(f: Filter, c: Ctx): string {
   }
 }
 
-/** A text comparison on an SQL expression known to be text. ci: NOCASE (ASCII folding), as LIKE does. */
+const REL = { eq: '=', gt: '>', ge: '>=', lt: '<', le: '<=' } as const;
+
+/** A text comparison on an SQL expression known to be text. ci: ASCII folding (SQLite NOCASE), as LIKE does. */
 function textCond(expr: string, ci: boolean, op: CompareOp, v: string, c: Ctx): string {
-  const coll = ci ? ' COLLATE NOCASE' : '';
-  const rel = { eq: '=', gt: '>', ge: '>=', lt: '<', le: '<=' } as const;
   if (op === 'co' || op === 'sw' || op === 'ew') {
-    const [pre, post] = [op === 'sw' ? '' : '*', op === 'ew' ? '' : '*'];
-    if (ci) {
-      c.params.push(`${pre && '%'}${likeEscape(v)}${post && '%'}`);
-      return `${expr} LIKE ? ESCAPE '\\'`;
-    }
-    c.params.push(`${pre}${globEscape(v)}${post}`);
-    return `${expr} GLOB ?`;
+    const { sql, param } = c.d.match(expr, ci, v, op !== 'sw', op !== 'ew');
+    c.params.push(param);
+    return sql;
   }
   c.params.push(v);
-  return `${expr} ${rel[op]} ?${coll}`;
+  return c.d.compare(expr, ci, REL[op]);
 }
 
-/** A comparison on a JSON value at doc/path: only values of the attribute's JSON type match. */
-function jsonCond(doc: string, path: string, leaf: Leaf, written: string, op: CompareOp, raw: unknown, c: Ctx): string {
+/** A comparison on a JSON value at json/keys: only values of the attribute's JSON type match. */
+function jsonCond(json: string, keys: string[], leaf: Leaf, written: string, op: CompareOp, raw: unknown, c: Ctx): string {
   const v = comparisonValue(written, leaf, op, raw);
-  if (typeof v === 'boolean') return `json_type(${doc}, ${path}) IS '${v ? 'true' : 'false'}'`;
-  return `(json_type(${doc}, ${path}) IS 'text' AND ${textCond(`json_extract(${doc}, ${path})`, !leaf.caseExact, op, v, c)})`;
+  if (typeof v === 'boolean') return c.d.isBool(json, keys, v);
+  const { d } = c;
+  return `(${d.is(d.typeOf(json, keys), d.types.text)} AND ${textCond(d.text(json, keys), !leaf.caseExact, op, v, c)})`;
 }
 
-function jsonPresent(doc: string, path: string): string {
+function jsonPresent(json: string, keys: string[], d: FilterDialect): string {
+  const type = d.typeOf(json, keys);
   return (
-    `(CASE json_type(${doc}, ${path}) WHEN 'text' THEN json_extract(${doc}, ${path}) <> '' ` +
-    `WHEN 'array' THEN json_array_length(${doc}, ${path}) > 0 WHEN 'object' THEN json_extract(${doc}, ${path}) <> '{}' ` +
-    `WHEN 'null' THEN 0 ELSE json_type(${doc}, ${path}) IS NOT NULL END)`
+    `(CASE ${type} WHEN '${d.types.text}' THEN ${d.text(json, keys)} <> '' ` +
+    `WHEN '${d.types.array}' THEN ${d.arrayLength(json, keys)} > 0 WHEN '${d.types.object}' THEN ${d.nonEmptyObject(json, keys)} ` +
+    `WHEN '${d.types.null}' THEN ${d.false} ELSE ${type} IS NOT NULL END)`
   );
 }
 
 /** EXISTS over the object elements of a multi-valued attribute (alias e). */
-function eachElement(c: Ctx, path: string[], cond: string): string {
-  const p = jsonPath(path);
-  return `(json_type(${docOf(c.a)}, ${p}) IS 'array' AND EXISTS (SELECT 1 FROM json_each(${docOf(c.a)}, ${p}) e WHERE e.type = 'object' AND ${cond}))`;
+function eachElement(c: Ctx, keys: string[], cond: string): string {
+  const { d } = c;
+  const doc = d.doc(c.a);
+  const { from, isObject } = d.elements(doc, keys);
+  return `(${d.is(d.typeOf(doc, keys), d.types.array)} AND EXISTS (SELECT 1 FROM ${from} WHERE ${isObject} AND ${cond}))`;
 }
 
 const isUserEmails = (c: Ctx, t: Target) => c.rt === 'User' && t.kind === 'multi' && t.attr.name === 'emails';
@@ -116,7 +105,7 @@ function compare(t: Target, op: CompareOp, raw: unknown, c: Ctx): string {
       return t.nullable ? `(${col} IS NOT NULL AND ${cond})` : cond;
     }
     case 'json':
-      return jsonCond(docOf(c.a), jsonPath(t.path), t.leaf, t.written, op, raw, c);
+      return jsonCond(c.d.doc(c.a), t.path, t.leaf, t.written, op, raw, c);
     case 'complex':
       throw new InvalidQueryError(`"${t.written}" is complex; filter on one of its sub-attributes`);
     case 'multi': {
@@ -127,7 +116,7 @@ function compare(t: Target, op: CompareOp, raw: unknown, c: Ctx): string {
         const v = comparisonValue(t.written, leaf, op, raw) as string;
         return `u.id IN (SELECT user_id FROM user_emails WHERE ${textCond('value', true, op, v, c)})`;
       }
-      return eachElement(c, t.path, jsonCond('e.value', jsonPath([sub.name]), leaf, t.written, op, raw, c));
+      return eachElement(c, t.path, jsonCond('e.value', [sub.name], leaf, t.written, op, raw, c));
     }
     case 'members': {
       const v = comparisonValue(t.written, { type: 'string', caseExact: true }, op, raw) as string;
@@ -140,15 +129,15 @@ function present(t: Target, c: Ctx): string {
   switch (t.kind) {
     case 'column': {
       const col = `${c.a}.${t.column}`;
-      if (t.leaf.type === 'boolean') return '1';
+      if (t.leaf.type === 'boolean') return c.d.true;
       return t.nullable ? `(${col} IS NOT NULL AND ${col} <> '')` : `${col} <> ''`;
     }
     case 'json':
     case 'complex':
-      return jsonPresent(docOf(c.a), jsonPath(t.path));
+      return jsonPresent(c.d.doc(c.a), t.path, c.d);
     case 'multi':
-      if (!t.sub) return jsonPresent(docOf(c.a), jsonPath(t.path));
-      return eachElement(c, t.path, jsonPresent('e.value', jsonPath([t.sub.name])));
+      if (!t.sub) return jsonPresent(c.d.doc(c.a), t.path, c.d);
+      return eachElement(c, t.path, jsonPresent('e.value', [t.sub.name], c.d));
     case 'members':
       return `g.id IN (SELECT group_id FROM group_members)`;
   }
@@ -161,8 +150,9 @@ function valuePath(written: string, valFilter: Filter, c: Ctx): string {
     return `g.id IN (SELECT m.group_id FROM group_members m WHERE ${element(valFilter, base, { kind: 'member', column: 'm.user_id' }, c)})`;
   }
   if (base.kind === 'complex') {
-    const p = jsonPath(base.path);
-    return `(json_type(${docOf(c.a)}, ${p}) IS 'object' AND ${element(valFilter, base, { kind: 'json', doc: docOf(c.a), base: base.path }, c)})`;
+    const { d } = c;
+    const doc = d.doc(c.a);
+    return `(${d.is(d.typeOf(doc, base.path), d.types.object)} AND ${element(valFilter, base, { kind: 'json', json: doc, base: base.path }, c)})`;
   }
   if (base.kind !== 'multi' || base.sub) {
     throw new InvalidQueryError(`"${written}" is not a complex attribute; a value filter "[...]" needs one`);
@@ -172,9 +162,9 @@ function valuePath(written: string, valFilter: Filter, c: Ctx): string {
   const pinned = isUserEmails(c, base) ? pinnedValue(valFilter) : undefined;
   if (pinned !== undefined) {
     c.params.push(pinned);
-    prefix = `u.id IN (SELECT user_id FROM user_emails WHERE value = ?) AND `;
+    prefix = `u.id IN (SELECT user_id FROM user_emails WHERE ${c.d.indexedCiEq('value')}) AND `;
   }
-  const cond = element(valFilter, base, { kind: 'json', doc: 'e.value', base: [] }, c);
+  const cond = element(valFilter, base, { kind: 'json', json: 'e.value', base: [] }, c);
   return `(${prefix}${eachElement(c, base.path, cond)})`;
 }
 
@@ -206,10 +196,10 @@ function element(f: Filter, base: Target, el: Element, c: Ctx): string {
         const cond = textCond(el.column, false, op, v, c);
         return f.op === 'ne' ? `NOT (${cond})` : cond;
       }
-      const path = jsonPath([...el.base, name]);
-      if (f.op === 'pr') return jsonPresent(el.doc, path);
-      if (f.op === 'ne') return `NOT (${jsonCond(el.doc, path, leaf, written, 'eq', f.compValue, c)})`;
-      return jsonCond(el.doc, path, leaf, written, f.op, f.compValue, c);
+      const keys = [...el.base, name];
+      if (f.op === 'pr') return jsonPresent(el.json, keys, c.d);
+      if (f.op === 'ne') return `NOT (${jsonCond(el.json, keys, leaf, written, 'eq', f.compValue, c)})`;
+      return jsonCond(el.json, keys, leaf, written, f.op, f.compValue, c);
     }
   }
 }
@@ -220,37 +210,38 @@ function element(f: Filter, base: Target, el: Element, c: Ctx): string {
  * (NULLs first ascending, last descending, as SQLite does).
  */
 export function compileSort(rt: ResourceType, sortBy?: string, order?: SortOrder, dialect: Dialect = 'sqlite'): string {
-  if (dialect !== 'sqlite') throw new Error(`no ${dialect} sort compiler yet`);
   const a = rt === 'User' ? 'u' : 'g';
   if (!sortBy) return `ORDER BY ${a}.seq`;
+  const d = filterDialects[dialect];
   const t = resolveTarget(rt, sortBy, 'sort');
   const dir = order === 'descending' ? 'DESC' : 'ASC';
-  return `ORDER BY ${sortExpr(t, a)} ${dir}, ${a}.seq`;
+  return `ORDER BY ${sortExpr(t, a, d)} ${dir}${d.nulls(dir)}, ${a}.seq`;
 }
 
-function sortValue(doc: string, path: string, leaf: Leaf, written: string): string {
-  if (leaf.type === 'boolean') return `(CASE json_type(${doc}, ${path}) WHEN 'true' THEN 1 WHEN 'false' THEN 0 END)`;
+/** The sort key of the value at json/keys: 1/0 for booleans, text for the rest, NULL where the type differs. */
+function sortValue(json: string, keys: string[], leaf: Leaf, written: string, d: FilterDialect): string {
+  if (leaf.type === 'boolean') return `(CASE WHEN ${d.isBool(json, keys, true)} THEN 1 WHEN ${d.isBool(json, keys, false)} THEN 0 END)`;
   if (leaf.type === 'complex' || leaf.type === 'binary') throw new InvalidQueryError(`cannot sort by "${written}"`, 'sort');
-  const coll = leaf.caseExact ? '' : ' COLLATE NOCASE';
-  return `(CASE WHEN json_type(${doc}, ${path}) IS 'text' THEN json_extract(${doc}, ${path}) END)${coll}`;
+  return `(CASE WHEN ${d.is(d.typeOf(json, keys), d.types.text)} THEN ${d.text(json, keys)} END)`;
 }
 
-function sortExpr(t: Target, a: string): string {
+/** A sort key is text ordered by the attribute's caseExact, or (booleans) a number. */
+const ordered = (expr: string, leaf: Leaf, d: FilterDialect) => (leaf.type === 'boolean' ? expr : d.orderText(expr, !leaf.caseExact));
+
+function sortExpr(t: Target, a: string, d: FilterDialect): string {
   switch (t.kind) {
     case 'column':
-      return `${a}.${t.column}`;
+      return t.leaf.type === 'boolean' ? `${a}.${t.column}` : d.orderColumn(`${a}.${t.column}`, !t.leaf.caseExact);
     case 'json':
-      return sortValue(docOf(a), jsonPath(t.path), t.leaf, t.written);
+      return ordered(sortValue(d.doc(a), t.path, t.leaf, t.written, d), t.leaf, d);
     case 'multi': {
       const sub = elementSub(t);
-      const p = jsonPath(t.path);
       const leaf = { type: sub.type, caseExact: sub.caseExact };
-      const value = sortValue('e.value', jsonPath([sub.name]), leaf, t.written);
-      return (
-        `(CASE WHEN json_type(${docOf(a)}, ${p}) IS 'array' THEN (SELECT ${value} FROM json_each(${docOf(a)}, ${p}) e ` +
-        `WHERE e.type = 'object' ORDER BY json_type(e.value, '$."primary"') IS 'true' DESC, e.key LIMIT 1) END)` +
-        (leaf.caseExact || leaf.type === 'boolean' ? '' : ' COLLATE NOCASE')
-      );
+      const doc = d.doc(a);
+      const value = sortValue('e.value', [sub.name], leaf, t.written, d);
+      const { from, isObject } = d.elements(doc, t.path);
+      const first = `(SELECT ${value} FROM ${from} WHERE ${isObject} ORDER BY ${d.isBool('e.value', ['primary'], true)} DESC, e.key LIMIT 1)`;
+      return ordered(`(CASE WHEN ${d.is(d.typeOf(doc, t.path), d.types.array)} THEN ${first} END)`, leaf, d);
     }
     default:
       throw new InvalidQueryError(`cannot sort by "${t.written}"`, 'sort');

@@ -1,6 +1,7 @@
 import { parseFilter } from '../../src/scim/filter';
 import { openDatabase, type Db } from '../../src/store/database';
 import { compileFilter, compileSort } from '../../src/store/filter-sql';
+import { pgPath } from '../../src/store/sql/filter-dialect';
 import { InvalidQueryError } from '../../src/store/types';
 
 const sql = (f: string, rt: 'User' | 'Group' = 'User') => compileFilter(parseFilter(f), rt);
@@ -64,6 +65,105 @@ describe('compileSort', () => {
     );
     expect(() => compileSort('User', 'name')).toThrow(InvalidQueryError);
     expect(() => compileSort('Group', 'members')).toThrow(InvalidQueryError);
+  });
+});
+
+/** The same compiler for PostgreSQL: json operators on doc::json, nocase() for ASCII folding, byte order by COLLATE "C". */
+describe('compileFilter for PostgreSQL', () => {
+  const pg = (f: string, rt: 'User' | 'Group' = 'User') => compileFilter(parseFilter(f), rt, 'postgres');
+  /** A document PostgreSQL cannot read (a \u0000 or unpaired surrogate escape) reads as '{}'. */
+  const PGDOC = String.raw`(CASE WHEN u.doc LIKE '%\\u%' AND u.doc ~* '(^|[^\\])(\\\\)*\\u(0000|d[89a-f])' THEN '{}' ELSE u.doc END)::json`;
+  const J = (path: string) => `${PGDOC} #> '${path}'`;
+  const T = (path: string) => `(${PGDOC} #>> '${path}')`;
+  const ELEMENTS = `json_array_elements(CASE json_typeof(${J('{"emails"}')}) WHEN 'array' THEN ${J('{"emails"}')} END) WITH ORDINALITY AS e(value, key)`;
+  const EMAILS = (cond: string) =>
+    `(json_typeof(${J('{"emails"}')}) IS NOT DISTINCT FROM 'array' AND EXISTS (SELECT 1 FROM ${ELEMENTS} WHERE json_typeof(e.value) = 'object' AND ${cond}))`;
+
+  test.each([
+    // Equality as the nocase() and plain indexes are written, so they serve it.
+    ['userName eq "Bjensen"', 'nocase(u.user_name) = nocase(?)', ['Bjensen']],
+    ['externalId eq "E1"', '(u.external_id IS NOT NULL AND u.external_id = ?)', ['E1']],
+    ['displayName eq "Ann"', '(u.display_name IS NOT NULL AND nocase(u.display_name) = nocase(?))', ['Ann']],
+    ['emails.value eq "a@x"', 'u.id IN (SELECT user_id FROM user_emails WHERE nocase(value) = nocase(?))', ['a@x']],
+    // Ranges in byte order whatever the database's locale.
+    ['userName gt "b"', 'nocase(u.user_name) COLLATE "C" > nocase(?)', ['b']],
+    ['externalId le "E9"', '(u.external_id IS NOT NULL AND u.external_id COLLATE "C" <= ?)', ['E9']],
+    ['meta.lastModified gt "2011-05-13T04:42:34Z"', 'u.last_modified COLLATE "C" > ?', ['2011-05-13T04:42:34.000Z']],
+    // co/sw/ew: LIKE is case-sensitive in PostgreSQL; ASCII-only folding for case-insensitive attributes.
+    ['id co "a*_%\\\\"', "u.id LIKE ? ESCAPE '\\'", ['%a*\\_\\%\\\\%']],
+    ['displayName sw "a_b%"', "(u.display_name IS NOT NULL AND nocase(u.display_name) LIKE nocase(?) ESCAPE '\\')", ['a\\_b\\%%']],
+    ['userName ew "X"', "nocase(u.user_name) LIKE nocase(?) ESCAPE '\\'", ['%X']],
+    // Booleans: predicates are boolean, never 1/0.
+    ['active eq true', 'u.active = ?', [1]],
+    ['active pr', 'TRUE', []],
+    ['userName ne "x"', 'NOT (nocase(u.user_name) = nocase(?))', ['x']],
+    [
+      'title eq "Boss"',
+      `(json_typeof(${J('{"title"}')}) IS NOT DISTINCT FROM 'string' AND nocase(${T('{"title"}')}) = nocase(?))`,
+      ['Boss'],
+    ],
+    [
+      'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "R&D"',
+      `(json_typeof(${J('{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User","department"}')}) IS NOT DISTINCT FROM 'string' AND ` +
+        `nocase(${T('{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User","department"}')}) = nocase(?))`,
+      ['R&D'],
+    ],
+    [
+      'title pr',
+      `(CASE json_typeof(${J('{"title"}')}) WHEN 'string' THEN ${T('{"title"}')} <> '' WHEN 'array' THEN json_array_length(${J('{"title"}')}) > 0 ` +
+        `WHEN 'object' THEN (${J('{"title"}')})::text !~ '^[{][[:space:]]*[}]$' WHEN 'null' THEN FALSE ELSE json_typeof(${J('{"title"}')}) IS NOT NULL END)`,
+      [],
+    ],
+    ['emails.primary eq true', EMAILS(`(e.value #> '{"primary"}')::text IS NOT DISTINCT FROM 'true'`), []],
+    [
+      'emails[type eq "work" and value eq "a@x"]',
+      `(u.id IN (SELECT user_id FROM user_emails WHERE nocase(value) = nocase(?)) AND ${EMAILS(
+        `((json_typeof(e.value #> '{"type"}') IS NOT DISTINCT FROM 'string' AND nocase((e.value #>> '{"type"}')) = nocase(?)) AND ` +
+          `(json_typeof(e.value #> '{"value"}') IS NOT DISTINCT FROM 'string' AND nocase((e.value #>> '{"value"}')) = nocase(?)))`,
+      )})`,
+      ['a@x', 'work', 'a@x'],
+    ],
+    [
+      'name[familyName ew "q"]',
+      `(json_typeof(${J('{"name"}')}) IS NOT DISTINCT FROM 'object' AND (json_typeof(${J('{"name","familyName"}')}) IS NOT DISTINCT FROM 'string' AND ` +
+        `nocase(${T('{"name","familyName"}')}) LIKE nocase(?) ESCAPE '\\'))`,
+      ['%q'],
+    ],
+    ['displayName eq "Ops"', 'nocase(g.display_name) = nocase(?)', ['Ops'], 'Group'],
+    ['externalId eq "G1"', '(g.external_id IS NOT NULL AND g.external_id = ?)', ['G1'], 'Group'],
+    ['members.value lt "u1"', 'g.id IN (SELECT group_id FROM group_members WHERE user_id COLLATE "C" < ?)', ['u1'], 'Group'],
+    ['members[value sw "u"]', "g.id IN (SELECT m.group_id FROM group_members m WHERE m.user_id LIKE ? ESCAPE '\\')", ['u%'], 'Group'],
+  ])('%s', (filter, where, params, rt = 'User') => {
+    expect(pg(filter, rt as 'User' | 'Group')).toEqual({ where, params });
+  });
+
+  test('rejects what SQLite rejects', () => {
+    for (const f of ['bogus eq "x"', 'name eq "x"', 'active lt true', 'meta.created co "2020"', 'title eq 1']) {
+      expect(() => pg(f)).toThrow(InvalidQueryError);
+    }
+  });
+
+  test('text[] paths quote every key, so quotes, braces, commas and backslashes stay inside one key', () => {
+    expect(pgPath(['urn:a:b:2.0:User', 'x.y'])).toBe(`'{"urn:a:b:2.0:User","x.y"}'`);
+    expect(pgPath(['a,b', '{c}', 'd"e', 'f\\g', "h'i", 'NULL', ''])).toBe(`'{"a,b","{c}","d\\"e","f\\\\g","h''i","NULL",""}'`);
+  });
+
+  test('sorts: NULLs first ascending and last descending, text in byte order, ASCII case folded where not caseExact', () => {
+    expect(compileSort('User', undefined, undefined, 'postgres')).toBe('ORDER BY u.seq');
+    expect(compileSort('User', 'userName', 'descending', 'postgres')).toBe('ORDER BY nocase(u.user_name) COLLATE "C" DESC NULLS LAST, u.seq');
+    expect(compileSort('User', 'externalId', 'ascending', 'postgres')).toBe('ORDER BY u.external_id COLLATE "C" ASC NULLS FIRST, u.seq');
+    expect(compileSort('User', 'active', 'ascending', 'postgres')).toBe('ORDER BY u.active ASC NULLS FIRST, u.seq');
+    expect(compileSort('Group', 'displayName', undefined, 'postgres')).toBe('ORDER BY nocase(g.display_name) COLLATE "C" ASC NULLS FIRST, g.seq');
+    expect(compileSort('User', 'name.familyName', 'ascending', 'postgres')).toBe(
+      `ORDER BY nocase((CASE WHEN json_typeof(${J('{"name","familyName"}')}) IS NOT DISTINCT FROM 'string' THEN ${T('{"name","familyName"}')} END)) ` +
+        `COLLATE "C" ASC NULLS FIRST, u.seq`,
+    );
+    expect(compileSort('User', 'emails', 'descending', 'postgres')).toBe(
+      `ORDER BY nocase((CASE WHEN json_typeof(${J('{"emails"}')}) IS NOT DISTINCT FROM 'array' THEN (SELECT (CASE WHEN json_typeof(e.value #> '{"value"}') ` +
+        `IS NOT DISTINCT FROM 'string' THEN (e.value #>> '{"value"}') END) FROM ${ELEMENTS} WHERE json_typeof(e.value) = 'object' ` +
+        `ORDER BY (e.value #> '{"primary"}')::text IS NOT DISTINCT FROM 'true' DESC, e.key LIMIT 1) END)) COLLATE "C" DESC NULLS LAST, u.seq`,
+    );
+    expect(() => compileSort('User', 'name', undefined, 'postgres')).toThrow(InvalidQueryError);
   });
 });
 

@@ -1,12 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { openDatabase } from '../../src/store/database';
 import { SqliteAuditLog } from '../../src/store/sqlite-audit';
 import { SqliteIdentityStore } from '../../src/store/sqlite-identity';
 import { CLI, requireDist } from './dist';
+import { freePort } from './free-port';
+
+export { freePort };
 
 /** Writes SCIM state straight into the database file the CLI will open. */
 export function withStore(dbPath: string, fn: (s: SqliteIdentityStore) => void): void {
@@ -20,17 +22,6 @@ export function withStore(dbPath: string, fn: (s: SqliteIdentityStore) => void):
 
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
 }
 
 /** Runs the compiled CLI to completion (asynchronously: an in-process fake Airflow must keep answering). */

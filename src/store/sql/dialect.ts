@@ -9,7 +9,7 @@ import type { Dialect } from './driver';
 export interface SqlDialect {
   /** `col = ?` ignoring ASCII case, served by the column's index. */
   ciEq(col: string): string;
-  /** An ORDER BY key that ignores ASCII case. */
+  /** An ORDER BY key that ignores ASCII case, in byte order (SQLite NOCASE) whatever the database's locale. */
   ciOrder(col: string): string;
   /** ASCII lower-casing of an expression. */
   fold(expr: string): string;
@@ -26,7 +26,7 @@ const sqlite: SqlDialect = {
 
 const postgres: SqlDialect = {
   ciEq: (col) => `nocase(${col}) = nocase(?)`,
-  ciOrder: (col) => `nocase(${col})`,
+  ciOrder: (col) => `nocase(${col}) COLLATE "C"`,
   fold: (expr) => `nocase(${expr})`,
   jsonIds: (alias) => `json_array_elements_text(?::json) WITH ORDINALITY AS ${alias}(value, key)`,
 };
