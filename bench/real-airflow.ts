@@ -28,7 +28,7 @@ import { SqliteIdentityStore } from '../src/store/sqlite-identity';
 import type { UserData } from '../src/store/types';
 import { prepare, SERVICE_ACCOUNT, start, stop, type RealAirflowServer } from '../test/real-airflow/server';
 import { selectedTargets, type RealAirflowTarget } from '../test/real-airflow/targets';
-import { userData } from './lib/dataset';
+import { unsynced, userData } from './lib/dataset';
 import { fmt, percentile, table, verdicts, type Verdict } from './lib/report';
 
 const USERS = Number(process.env.BENCH_USERS ?? 1000);
@@ -100,10 +100,10 @@ async function benchTarget(target: RealAirflowTarget): Promise<Figures> {
     const airflow = new Watched(createAirflowClient(config.airflow, logger));
     const reconciler = new Reconciler({ store, airflow, state, audit, config, clock: systemClock, logger });
     const ids: string[] = [];
-    db.transaction(() => {
-      for (let i = 0; i < USERS; i++) ids.push(store.createUser(userData(i), ctx).id);
-      for (let k = 0; k < GROUPS; k++) store.createGroup({ displayName: `team-${String(k).padStart(2, '0')}` }, ids.filter((_, i) => i % GROUPS === k), ctx);
-    })();
+    await unsynced(db, async () => {
+      for (let i = 0; i < USERS; i++) ids.push((await store.createUser(userData(i), ctx)).id);
+      for (let k = 0; k < GROUPS; k++) await store.createGroup({ displayName: `team-${String(k).padStart(2, '0')}` }, ids.filter((_, i) => i % GROUPS === k), ctx);
+    });
 
     // 1. Provision into an empty Airflow.
     let t0 = performance.now();
@@ -126,7 +126,7 @@ async function benchTarget(target: RealAirflowTarget): Promise<Figures> {
     for (let i = 0; i < Math.min(SAMPLES, USERS); i++) {
       const done = airflow.stripped(`user${i}`);
       t0 = performance.now();
-      store.updateUser(ids[i] as string, (cur): UserData => ({ ...cur.data, active: false }), ctx);
+      await store.updateUser(ids[i] as string, (cur): UserData => ({ ...cur.data, active: false }), ctx);
       loop.notifyChange();
       await Promise.race([done, new Promise((_, reject) => setTimeout(() => reject(new Error(`user${i} not stripped within 30 s`)), 30_000))]);
       lat.push(performance.now() - t0);

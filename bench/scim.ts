@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   // 1. Load.
   let t = Date.now();
   const db = openDatabase(dbFile);
-  const shape = shapeCheckBefore(db);
+  const shape = await shapeCheckBefore(db);
   const loaded = bulkLoad(db, {
     users: USERS,
     spares: SPARES,
@@ -185,10 +185,10 @@ function serverTimes(logFile: string, runs: LoadFigures[]): Array<{ p50: number;
 }
 
 /** Writes one user and one group through the store itself, to compare its rows with the bulk loader's. */
-function shapeCheckBefore(db: Db): { userId: string; groupId: string } {
+async function shapeCheckBefore(db: Db): Promise<{ userId: string; groupId: string }> {
   const store = new SqliteIdentityStore(db, new SqliteAuditLog(db));
-  const u = store.createUser(userData(0, 'shape-'), { actor: 'bench' });
-  const g = store.createGroup({ displayName: 'shape-group' }, [u.id], { actor: 'bench' });
+  const u = await store.createUser(userData(0, 'shape-'), { actor: 'bench' });
+  const g = await store.createGroup({ displayName: 'shape-group' }, [u.id], { actor: 'bench' });
   return { userId: u.id, groupId: g.id };
 }
 

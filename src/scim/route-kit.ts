@@ -80,13 +80,13 @@ function entityTags(header: string): { any: boolean; versions: number[] } {
  * RFC 7644 §3.14 If-Match → the store's ifMatch. `current` is asked only when several tags are listed.
  * An unparseable tag can match nothing, so it becomes version 0 (never issued): a 412.
  */
-export function writeOptions(req: Request, current: () => number | undefined): WriteOptions {
+export async function writeOptions(req: Request, current: () => Promise<number | undefined>): Promise<WriteOptions> {
   const header = req.get('if-match');
   if (!header) return {};
   const { any, versions } = entityTags(header);
   if (any) return {};
   if (versions.length <= 1) return { ifMatch: versions[0] ?? 0 };
-  const now = current();
+  const now = await current();
   return { ifMatch: now !== undefined && versions.includes(now) ? now : versions[0] };
 }
 

@@ -74,13 +74,13 @@ export function buildContainer(config: Config, opts: ContainerOptions = {}): Con
   const hook = config.notify.webhook;
   const notifier = hook.url ? new WebhookNotifier({ url: hook.url, timeoutMs: hook.timeout, retries: hook.retries, logger }) : undefined;
   // Gauges that describe the database, not this process, are read at scrape time: a CLI run shows at once.
-  metrics.setStateSource(() => {
-    const last = lastSuccess(state);
+  metrics.setStateSource(async () => {
+    const last = await lastSuccess(state);
     const at = clock.now().toISOString();
-    const activeTokens = tokens.list().filter((t) => t.status === 'active' && t.expiresAt && t.expiresAt > at);
+    const activeTokens = (await tokens.list()).filter((t) => t.status === 'active' && t.expiresAt && t.expiresAt > at);
     return {
-      pending: airflowConfigured ? pendingChanges(store, state) : 0,
-      blocked: blockedView(state) !== undefined,
+      pending: airflowConfigured ? await pendingChanges(store, state) : 0,
+      blocked: (await blockedView(state)) !== undefined,
       lastSuccessAt: last ? new Date(last.at) : undefined,
       tokens: activeTokens.map((t) => ({ name: t.name, expiresAt: t.expiresAt })),
     };
@@ -96,6 +96,7 @@ export function buildContainer(config: Config, opts: ContainerOptions = {}): Con
         onWait: opts.onReconcileWait,
         signal: waits.signal,
         onLost: (h) => logger.error('lost the reconcile lease while running (the process stalled past its ttl)', { holder: h ?? null }),
+        onRenewError: (e) => logger.error('could not renew the reconcile lease; retrying', { error: (e as Error).message }),
       }),
   };
   const airflow = config.airflow.url

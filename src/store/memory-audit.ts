@@ -6,14 +6,14 @@ const fold = (s: string) => s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
 export class MemoryAuditLog implements AuditLog {
   private readonly entries: AuditEntry[] = [];
 
-  record(entry: AuditEntry): void {
+  async record(entry: AuditEntry): Promise<void> {
     const e = JSON.parse(JSON.stringify(entry)) as AuditEntry;
     delete e.id;
     this.entries.push({ id: this.entries.length + 1, ...e });
   }
 
   /** Oldest first; limit keeps the newest matching entries (still returned oldest first); subject compared with ASCII case folding (as NOCASE). */
-  query(q: AuditQuery): AuditEntry[] {
+  async query(q: AuditQuery): Promise<AuditEntry[]> {
     const since = q.since?.toISOString();
     const hits = this.entries.filter(
       (e) =>

@@ -31,7 +31,11 @@ export class SqliteAuditLog implements AuditLog {
       @action, @outcome, @status, @detail)`);
   }
 
-  record(e: AuditEntry): void {
+  /**
+   * Not `async` on purpose: the insert runs, and a failure throws, synchronously, so that inside the identity store's
+   * better-sqlite3 transaction a failed audit row rolls the write back. The caller still gets a promise.
+   */
+  record(e: AuditEntry): Promise<void> {
     this.insert.run({
       at: e.at,
       source: e.source,
@@ -48,10 +52,11 @@ export class SqliteAuditLog implements AuditLog {
       status: e.status ?? null,
       detail: e.detail === undefined ? null : JSON.stringify(e.detail),
     });
+    return Promise.resolve();
   }
 
   /** Oldest first; limit keeps the newest matching entries. subject matches case-insensitively (NOCASE column). */
-  query(q: AuditQuery): AuditEntry[] {
+  async query(q: AuditQuery): Promise<AuditEntry[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     if (q.since) {

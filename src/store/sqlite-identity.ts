@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { systemClock, uuidGenerator, type Clock, type IdGenerator } from '../core/clock';
-import type { AuditLog } from './audit-types';
+import type { AuditEntry, AuditLog } from './audit-types';
 import type { Db } from './database';
 import { emailRows } from './filter-attributes';
 import { compileFilter, compileSort } from './filter-sql';
@@ -106,6 +106,19 @@ export class SqliteIdentityStore implements IdentityStore {
     return this.clock.now().toISOString();
   }
 
+  /**
+   * Runs fn in one better-sqlite3 transaction. The audit entries it records join that transaction (SqliteAuditLog
+   * writes, and fails, synchronously); their promises are awaited once it has committed.
+   */
+  private async write<T>(fn: (audit: (e: AuditEntry) => void) => T): Promise<T> {
+    const pending: Promise<void>[] = [];
+    try {
+      return this.db.transaction(() => fn((e) => void pending.push(this.audit.record(e))))();
+    } finally {
+      await Promise.all(pending);
+    }
+  }
+
   private journal(at: string, resourceType: 'User' | 'Group', id: string, op: Change['op']): number {
     return Number(this.s.journal.run(at, resourceType, id, op).lastInsertRowid);
   }
@@ -154,30 +167,30 @@ export class SqliteIdentityStore implements IdentityStore {
     for (const e of emailRows(data)) this.s.insertEmail.run(id, e.value, e.type, e.primary ? 1 : 0);
   }
 
-  createUser(data: UserData, ctx: WriteContext): UserRecord {
-    return this.db.transaction(() => {
+  async createUser(data: UserData, ctx: WriteContext): Promise<UserRecord> {
+    return this.write((audit) => {
       const doc = jsonClone(data);
       this.checkUnique(this.s.userByName, 'userName', doc.userName);
       const id = this.newId();
       const at = this.now();
       const seq = this.journal(at, 'User', id, 'create');
       this.writeUser(this.s.insertUser, id, doc, at, at, 1, seq);
-      this.audit.record(scimAudit(at, ctx, 'User', id, doc.userName, 'created', attributeDiff({}, doc)!));
+      audit(scimAudit(at, ctx, 'User', id, doc.userName, 'created', attributeDiff({}, doc)!));
       return toUser(this.userRow(id));
-    })();
+    });
   }
 
-  getUser(id: string): UserRecord | undefined {
+  async getUser(id: string): Promise<UserRecord | undefined> {
     const row = this.s.getUser.get(id) as UserRow | undefined;
     return row && toUser(row);
   }
 
-  listUsers(q: ListQuery): Page<UserRecord> {
+  async listUsers(q: ListQuery): Promise<Page<UserRecord>> {
     return this.list('users u', 'User', q, (r) => toUser(r));
   }
 
-  updateUser(id: string, fn: (current: UserRecord) => UserData, ctx: WriteContext, opts?: WriteOptions): UserRecord {
-    return this.db.transaction(() => {
+  async updateUser(id: string, fn: (current: UserRecord) => UserData, ctx: WriteContext, opts?: WriteOptions): Promise<UserRecord> {
+    return this.write((audit) => {
       const row = this.userRow(id);
       this.checkVersion(row.version, opts);
       const current = toUser(row);
@@ -189,13 +202,13 @@ export class SqliteIdentityStore implements IdentityStore {
       const { op, action } = writeKind(ctx);
       this.journal(at, 'User', id, op);
       this.writeUser(this.s.updateUser, id, next, at, row.created, row.version + 1);
-      this.audit.record(scimAudit(at, ctx, 'User', id, next.userName, action, diff));
+      audit(scimAudit(at, ctx, 'User', id, next.userName, action, diff));
       return toUser(this.userRow(id));
-    })();
+    });
   }
 
-  deleteUser(id: string, ctx: WriteContext, opts?: WriteOptions): void {
-    this.db.transaction(() => {
+  async deleteUser(id: string, ctx: WriteContext, opts?: WriteOptions): Promise<void> {
+    return this.write((audit) => {
       const row = this.userRow(id);
       this.checkVersion(row.version, opts);
       const data = JSON.parse(row.doc) as UserData;
@@ -209,8 +222,8 @@ export class SqliteIdentityStore implements IdentityStore {
       }
       const detail: Record<string, unknown> = { ...attributeDiff(data, {})! };
       if (groups.length) detail.leftGroups = groups.slice(0, 100);
-      this.audit.record(scimAudit(at, ctx, 'User', id, data.userName, 'deleted', detail));
-    })();
+      audit(scimAudit(at, ctx, 'User', id, data.userName, 'deleted', detail));
+    });
   }
 
   /** Validates member ids: users only (RFC 7643 §4.2 allows groups; Airflow has no nesting). */
@@ -279,8 +292,8 @@ export class SqliteIdentityStore implements IdentityStore {
     }
   }
 
-  createGroup(data: GroupData, memberIds: string[], ctx: WriteContext): GroupRecord {
-    return this.db.transaction(() => {
+  async createGroup(data: GroupData, memberIds: string[], ctx: WriteContext): Promise<GroupRecord> {
+    return this.write((audit) => {
       const doc = jsonClone(data);
       this.checkUnique(this.s.groupByName, 'displayName', doc.displayName);
       const id = this.newId();
@@ -289,12 +302,12 @@ export class SqliteIdentityStore implements IdentityStore {
       this.writeGroup(this.s.insertGroup, id, doc, at, at, 1, seq);
       const delta = new MembershipDelta();
       this.applyMemberOps(id, [{ op: 'add', ids: memberIds }], delta);
-      this.audit.record(scimAudit(at, ctx, 'Group', id, doc.displayName, 'created', { ...attributeDiff({}, doc), ...delta.detail() }));
+      audit(scimAudit(at, ctx, 'Group', id, doc.displayName, 'created', { ...attributeDiff({}, doc), ...delta.detail() }));
       return toGroup(this.groupRow(id));
-    })();
+    });
   }
 
-  getGroup(id: string, opts: { members: boolean }): GroupRecord | undefined {
+  async getGroup(id: string, opts: { members: boolean }): Promise<GroupRecord | undefined> {
     const row = this.s.getGroup.get(id) as GroupRow | undefined;
     if (!row) return undefined;
     const g = toGroup(row);
@@ -306,7 +319,7 @@ export class SqliteIdentityStore implements IdentityStore {
     return this.s.members.all(id) as MemberRef[];
   }
 
-  listGroups(q: ListQuery, opts: { members: boolean }): Page<GroupRecord> {
+  async listGroups(q: ListQuery, opts: { members: boolean }): Promise<Page<GroupRecord>> {
     return this.list('groups g', 'Group', q, (r) => {
       const g = toGroup(r);
       if (opts.members) g.members = this.membersOf(g.id);
@@ -314,8 +327,8 @@ export class SqliteIdentityStore implements IdentityStore {
     });
   }
 
-  updateGroup(id: string, fn: (current: GroupRecord) => GroupChange, ctx: WriteContext, opts?: WriteOptions): GroupRecord {
-    return this.db.transaction(() => {
+  async updateGroup(id: string, fn: (current: GroupRecord) => GroupChange, ctx: WriteContext, opts?: WriteOptions): Promise<GroupRecord> {
+    return this.write((audit) => {
       const row = this.groupRow(id);
       this.checkVersion(row.version, opts);
       const current = toGroup(row);
@@ -330,38 +343,42 @@ export class SqliteIdentityStore implements IdentityStore {
       const { op, action } = writeKind(ctx);
       this.journal(at, 'Group', id, op);
       this.writeGroup(this.s.updateGroup, id, next, at, row.created, row.version + 1);
-      this.audit.record(scimAudit(at, ctx, 'Group', id, next.displayName, action, { ...diff, ...delta.detail() }));
+      audit(scimAudit(at, ctx, 'Group', id, next.displayName, action, { ...diff, ...delta.detail() }));
       return toGroup(this.groupRow(id));
-    })();
+    });
   }
 
-  deleteGroup(id: string, ctx: WriteContext, opts?: WriteOptions): void {
-    this.db.transaction(() => {
+  async deleteGroup(id: string, ctx: WriteContext, opts?: WriteOptions): Promise<void> {
+    return this.write((audit) => {
       const row = this.groupRow(id);
       this.checkVersion(row.version, opts);
       const data = JSON.parse(row.doc) as GroupData;
       const at = this.now();
       this.s.deleteGroup.run(id);
       this.journal(at, 'Group', id, 'delete');
-      this.audit.record(scimAudit(at, ctx, 'Group', id, data.displayName, 'deleted', attributeDiff(data, {})!));
-    })();
+      audit(scimAudit(at, ctx, 'Group', id, data.displayName, 'deleted', attributeDiff(data, {})!));
+    });
   }
 
-  groupsOfUser(userId: string): string[] {
+  async groupsOfUser(userId: string): Promise<string[]> {
     return (this.s.groupsOfUser.all(userId) as { id: string }[]).map((r) => r.id);
   }
 
-  latestSeq(): number {
+  async latestSeq(): Promise<number> {
+    return this.seqNow();
+  }
+
+  private seqNow(): number {
     return (this.s.latestSeq.get() as { seq: number }).seq;
   }
 
-  changesSince(seq: number, limit = 1000): Change[] {
+  async changesSince(seq: number, limit = 1000): Promise<Change[]> {
     const rows = this.s.changesSince.all(seq, limit) as { seq: number; at: string; resource_type: Change['resourceType']; resource_id: string; op: Change['op'] }[];
     return rows.map((r) => ({ seq: r.seq, at: r.at, resourceType: r.resource_type, resourceId: r.resource_id, op: r.op }));
   }
 
   /** One read transaction, so users, groups, memberships and seq are mutually consistent. */
-  snapshot(): IdentitySnapshot {
+  async snapshot(): Promise<IdentitySnapshot> {
     return this.db.transaction(() => {
       const members = new Map<string, string[]>();
       for (const m of this.s.allMembers.all() as { group_id: string; user_id: string }[]) {
@@ -375,11 +392,11 @@ export class SqliteIdentityStore implements IdentityStore {
         ...(g.external_id !== null ? { externalId: g.external_id } : {}),
         memberIds: members.get(g.id) ?? [],
       }));
-      return { seq: this.latestSeq(), users: (this.s.allUsers.all() as UserRow[]).map(toUser), groups };
+      return { seq: this.seqNow(), users: (this.s.allUsers.all() as UserRow[]).map(toUser), groups };
     })();
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.db.close();
   }
 

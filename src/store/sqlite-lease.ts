@@ -38,7 +38,7 @@ export class SqliteLeaseStore implements LeaseStore {
     };
   }
 
-  tryAcquire(name: LeaseName, owner: LeaseOwner, ttlMs: number, now: Date, isDead?: (h: LeaseRecord) => boolean): AcquireResult {
+  async tryAcquire(name: LeaseName, owner: LeaseOwner, ttlMs: number, now: Date, isDead?: (h: LeaseRecord) => boolean): Promise<AcquireResult> {
     const tx = this.db.transaction((): AcquireResult => {
       const row = this.stmts.get.get(name);
       const cur = row ? toRecord(row) : undefined;
@@ -55,15 +55,15 @@ export class SqliteLeaseStore implements LeaseStore {
     return tx.immediate();
   }
 
-  renew(name: LeaseName, ownerId: string, ttlMs: number, now: Date): boolean {
+  async renew(name: LeaseName, ownerId: string, ttlMs: number, now: Date): Promise<boolean> {
     return this.stmts.renew.run(new Date(now.getTime() + ttlMs).toISOString(), name, ownerId).changes === 1;
   }
 
-  release(name: LeaseName, ownerId: string): void {
+  async release(name: LeaseName, ownerId: string): Promise<void> {
     this.stmts.release.run(name, ownerId);
   }
 
-  holder(name: LeaseName, now: Date): LeaseRecord | undefined {
+  async holder(name: LeaseName, now: Date): Promise<LeaseRecord | undefined> {
     const row = this.stmts.get.get(name);
     return row && row.expires_at > now.toISOString() ? toRecord(row) : undefined;
   }

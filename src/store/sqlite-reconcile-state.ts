@@ -40,7 +40,7 @@ export class SqliteReconcileState<R extends StoredRun = StoredRun> implements Re
     };
   }
 
-  owned(): OwnershipRecord[] {
+  async owned(): Promise<OwnershipRecord[]> {
     return this.stmts.owned.all().map((r) => ({
       username: r.username,
       how: r.how,
@@ -50,28 +50,28 @@ export class SqliteReconcileState<R extends StoredRun = StoredRun> implements Re
     }));
   }
 
-  own(username: string, how: 'created' | 'adopted', scimUserId: string | null, at: Date, externalId?: string): void {
+  async own(username: string, how: 'created' | 'adopted', scimUserId: string | null, at: Date, externalId?: string): Promise<void> {
     this.stmts.own.run(username, how, scimUserId, externalId ?? null, at.toISOString());
   }
 
-  disown(username: string): void {
+  async disown(username: string): Promise<void> {
     this.stmts.disown.run(username);
   }
 
-  recordDeprovision(username: string, kind: DeprovisionKind, at: Date): void {
+  async recordDeprovision(username: string, kind: DeprovisionKind, at: Date): Promise<void> {
     this.stmts.event.run(at.toISOString(), username, kind);
   }
 
-  countDeprovisionsSince(at: Date): number {
+  async countDeprovisionsSince(at: Date): Promise<number> {
     return this.stmts.countSince.get(at.toISOString())?.n ?? 0;
   }
 
-  deprovisionedSince(at: Date): string[] {
+  async deprovisionedSince(at: Date): Promise<string[]> {
     return this.stmts.usersSince.all(at.toISOString()).map((r) => r.u);
   }
 
   /** The whole report is kept as JSON in `summary`; result, seq and error also get columns for SQL queries. */
-  saveRun(report: R): number {
+  async saveRun(report: R): Promise<number> {
     const { id: _id, ...rest } = report;
     const info = this.stmts.saveRun.run(
       report.started,
@@ -86,16 +86,16 @@ export class SqliteReconcileState<R extends StoredRun = StoredRun> implements Re
     return Number(info.lastInsertRowid);
   }
 
-  lastRun(opts: LastRunQuery = {}): R | undefined {
+  async lastRun(opts: LastRunQuery = {}): Promise<R | undefined> {
     const row = this.stmts.lastRun.get({ dry: opts.includeDryRun ? 1 : 0, ok: opts.ok ? 1 : 0, origin: opts.origin === 'service' ? 1 : opts.origin === 'cli' ? 2 : 0 });
     return row ? { ...(JSON.parse(row.summary) as R), id: row.id } : undefined;
   }
 
-  getKv(key: string): string | undefined {
+  async getKv(key: string): Promise<string | undefined> {
     return this.stmts.getKv.get(key)?.value;
   }
 
-  setKv(key: string, value: string | null): void {
+  async setKv(key: string, value: string | null): Promise<void> {
     if (value === null) this.stmts.deleteKv.run(key);
     else this.stmts.setKv.run(key, value);
   }

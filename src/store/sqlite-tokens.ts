@@ -35,7 +35,7 @@ export class SqliteTokenStore implements TokenStore {
     };
   }
 
-  create(rec: { name: string; hash: string; created: string; expiresAt?: string }): void {
+  async create(rec: { name: string; hash: string; created: string; expiresAt?: string }): Promise<void> {
     this.db.transaction(() => {
       if (this.s.byName.get(rec.name)) throw new TokenExistsError(rec.name);
       try {
@@ -47,19 +47,19 @@ export class SqliteTokenStore implements TokenStore {
     })();
   }
 
-  list(): TokenRecord[] {
+  async list(): Promise<TokenRecord[]> {
     return (this.s.list.all() as Row[]).map(toRecord);
   }
 
-  revoke(name: string, at: string): boolean {
+  async revoke(name: string, at: string): Promise<boolean> {
     return this.s.revoke.run(at, name).changes > 0;
   }
 
-  active(at: string): TokenRecord[] {
+  async active(at: string): Promise<TokenRecord[]> {
     return (this.s.active.all(at) as Row[]).map(toRecord);
   }
 
-  touch(name: string, at: string): void {
+  async touch(name: string, at: string): Promise<void> {
     this.s.touch.run(at, name);
   }
 }

@@ -64,7 +64,7 @@ export interface TestApp {
     patch(path: string, body?: unknown): Test;
     delete(path: string): Test;
   };
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** Ids "<prefix>1", "<prefix>2", ... */
@@ -74,7 +74,7 @@ export function sequentialIds(prefix = 'id-'): IdGenerator {
 }
 
 /** createApp over in-memory (or SQLite :memory:) stores, a manual clock, a silent logger and one valid token. */
-export function buildTestApp(opts: TestAppOptions = {}): TestApp {
+export async function buildTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const clock = opts.clock ?? new ManualClock();
   const parsed = configSchema.parse({ scim: opts.config?.scim ?? {}, server: opts.config?.server ?? {} });
   const config = { scim: parsed.scim, server: parsed.server };
@@ -93,7 +93,7 @@ export function buildTestApp(opts: TestAppOptions = {}): TestApp {
     store = opts.store ?? new MemoryIdentityStore(audit, clock, opts.newId);
   }
   const tokens = new TokenService(tokenStore, clock, opts.bootstrapToken ?? null);
-  const { secret } = tokens.create('test');
+  const { secret } = await tokens.create('test');
   let changes = 0;
   const app = createApp({
     store,
@@ -131,8 +131,8 @@ export function buildTestApp(opts: TestAppOptions = {}): TestApp {
       patch: (path, body) => withBody(request(app).patch(BASE + path), body),
       delete: (path) => auth(request(app).delete(BASE + path)),
     },
-    close: () => {
-      store.close();
+    close: async () => {
+      await store.close();
       if (db?.open) db.close();
     },
   };

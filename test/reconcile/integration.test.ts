@@ -36,8 +36,8 @@ describe.each([2, 3] as const)('end to end against the fake Airflow %s.x over HT
     const airflow = createAirflowClient(config.airflow, silentLogger());
     const reconciler = new Reconciler({ store, airflow, state, audit, config, clock: systemClock, logger: silentLogger() });
 
-    const alice = store.createUser({ userName: 'alice', active: true, name: { givenName: 'Alice', familyName: 'A' }, emails: [{ value: 'alice@corp.io', primary: true }] }, ctx);
-    store.createGroup({ displayName: 'airflow-users' }, [alice.id], ctx);
+    const alice = await store.createUser({ userName: 'alice', active: true, name: { givenName: 'Alice', familyName: 'A' }, emails: [{ value: 'alice@corp.io', primary: true }] }, ctx);
+    await store.createGroup({ displayName: 'airflow-users' }, [alice.id], ctx);
 
     const first = await reconciler.runOnce({ trigger: 'startup' });
     expect(first.outcomes.filter((o) => !o.ok)).toEqual([]);
@@ -46,17 +46,17 @@ describe.each([2, 3] as const)('end to end against the fake Airflow %s.x over HT
     expect(created).toMatchObject({ email: 'alice@corp.io', firstName: 'Alice', lastName: 'A' });
     expect([...created!.roles].sort()).toEqual(['User', 'dag-readers']);
 
-    store.updateUser(alice.id, (u) => ({ ...u.data, active: false }), ctx);
+    await store.updateUser(alice.id, (u) => ({ ...u.data, active: false }), ctx);
     expect((await reconciler.runOnce({ trigger: 'change' })).result).toBe('applied');
     expect((await airflow.listUsers()).find((u) => u.username === 'alice')?.roles).toEqual([]);
 
-    store.updateUser(alice.id, (u) => ({ ...u.data, active: true }), ctx);
+    await store.updateUser(alice.id, (u) => ({ ...u.data, active: true }), ctx);
     await reconciler.runOnce({ trigger: 'change' });
     expect((await airflow.listUsers()).find((u) => u.username === 'alice')?.roles.sort()).toEqual(['User', 'dag-readers']);
 
     const last = await reconciler.runOnce({ trigger: 'schedule' });
     expect(last.result).toBe('nothing-to-do');
-    expect(state.lastRun()).toMatchObject({ result: 'nothing-to-do', id: 4 });
+    expect(await state.lastRun()).toMatchObject({ result: 'nothing-to-do', id: 4 });
     db.close();
   });
 });

@@ -5,8 +5,8 @@ const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 
 describe.each(['memory', 'sqlite'] as const)('/Users over HTTP (%s store)', (backend) => {
   let t: TestApp;
-  beforeEach(() => {
-    t = buildTestApp({ backend });
+  beforeEach(async () => {
+    t = await buildTestApp({ backend });
   });
   afterEach(() => t.close());
 
@@ -26,10 +26,10 @@ describe.each(['memory', 'sqlite'] as const)('/Users over HTTP (%s store)', (bac
   });
 
   test('meta.location uses server.publicUrl when configured', async () => {
-    const u = buildTestApp({ backend, config: { server: { publicUrl: 'https://scim.example.com/' } } });
+    const u = await buildTestApp({ backend, config: { server: { publicUrl: 'https://scim.example.com/' } } });
     const res = await u.scim.post('/Users', userBody('bob')).expect(201);
     expect(res.body.meta.location).toBe(`https://scim.example.com/scim/v2/Users/${res.body.id}`);
-    u.close();
+    await u.close();
   });
 
   test('enterprise extension is listed in schemas and round-trips', async () => {
@@ -142,7 +142,7 @@ describe.each(['memory', 'sqlite'] as const)('/Users over HTTP (%s store)', (bac
 
   test('successful writes are audited by the store with the token name as actor', async () => {
     await createUser(t, 'nina');
-    const entries = t.audit.query({ source: 'scim' });
+    const entries = await t.audit.query({ source: 'scim' });
     expect(entries.some((e) => e.outcome === 'success' && e.actor === 'test')).toBe(true);
   });
 

@@ -58,41 +58,41 @@ const filterArb = fc.letrec<{ f: Filter; sub: Filter }>((tie) => ({
 
 const SORTS = [undefined, 'userName', 'displayName', 'externalId', 'title', 'name.familyName', 'emails', 'emails.type', 'active', 'meta.created'];
 
-function stores(users: UserData[]): IdentityStore[] {
-  const make = (build: (clock: ManualClock, id: () => string) => IdentityStore) => {
+async function stores(users: UserData[]): Promise<IdentityStore[]> {
+  const make = async (build: (clock: ManualClock, id: () => string) => IdentityStore) => {
     const clock = new ManualClock();
     let n = 0;
     const s = build(clock, () => `id-${++n}`);
     for (const u of users) {
-      s.createUser(u, { actor: 'test' });
+      await s.createUser(u, { actor: 'test' });
       clock.advance(1000);
     }
     return s;
   };
   return [
-    make((clock, id) => new SqliteIdentityStore(openDatabase(':memory:'), new MemoryAuditLog(), clock, id)),
-    make((clock, id) => new MemoryIdentityStore(new MemoryAuditLog(), clock, id)),
+    await make((clock, id) => new SqliteIdentityStore(openDatabase(':memory:'), new MemoryAuditLog(), clock, id)),
+    await make((clock, id) => new MemoryIdentityStore(new MemoryAuditLog(), clock, id)),
   ];
 }
 
-test('random filters and sorts select and order the same users in SQLite and in memory', () => {
-  fc.assert(
-    fc.property(
+test('random filters and sorts select and order the same users in SQLite and in memory', async () => {
+  await fc.assert(
+    fc.asyncProperty(
       fc.uniqueArray(userData, { maxLength: 6, selector: (u) => u.userName.replace(/[A-Z]/g, (c) => c.toLowerCase()) }),
       fc.array(filterArb, { minLength: 1, maxLength: 5 }),
       fc.constantFrom(...SORTS),
       fc.constantFrom('ascending' as const, 'descending' as const),
-      (raw, filters, sortBy, sortOrder) => {
+      async (raw, filters, sortBy, sortOrder) => {
         const users = raw.map((u) => JSON.parse(JSON.stringify(u)) as UserData);
-        const [sqlite, memory] = stores(users);
+        const [sqlite, memory] = await stores(users);
         try {
           for (const filter of filters) {
             const q = { filter, startIndex: 1, count: 100, sortBy, sortOrder };
-            const ids = (s: IdentityStore) => s.listUsers(q).resources.map((u) => u.id);
-            expect(ids(sqlite)).toEqual(ids(memory));
+            const ids = async (s: IdentityStore) => (await s.listUsers(q)).resources.map((u) => u.id);
+            expect(await ids(sqlite)).toEqual(await ids(memory));
           }
         } finally {
-          sqlite.close();
+          await sqlite.close();
         }
       },
     ),

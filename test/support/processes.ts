@@ -9,10 +9,10 @@ import { SqliteIdentityStore } from '../../src/store/sqlite-identity';
 import { CLI, requireDist } from './dist';
 
 /** Writes SCIM state straight into the database file the CLI will open. */
-export function withStore(dbPath: string, fn: (s: SqliteIdentityStore) => void): void {
+export async function withStore<T>(dbPath: string, fn: (s: SqliteIdentityStore) => Promise<T>): Promise<T> {
   const db = openDatabase(dbPath);
   try {
-    fn(new SqliteIdentityStore(db, new SqliteAuditLog(db)));
+    return await fn(new SqliteIdentityStore(db, new SqliteAuditLog(db)));
   } finally {
     db.close();
   }
