@@ -13,6 +13,7 @@ import {
   paramsOf,
   rejectOtherId,
   sendResource,
+  updateOptions,
   urlBase,
   writeContext,
   writeOptions,
@@ -91,7 +92,7 @@ export function groupsRoutes(deps: ScimRouteDeps): Router {
       const { data, memberIds } = normalizeGroup(body);
       const change: GroupChange = hasKey(body, 'members') ? { data, memberOps: [{ op: 'replace', ids: memberIds }] } : { data };
       const projection = parseProjection(paramsOf(req));
-      const opts = await writeOptions(req, version(id));
+      const opts = await updateOptions(req, 'replace', version(id));
       const rec = await deps.store.updateGroup(id, () => change, writeContext(req, res), opts);
       changed(deps, res);
       sendResource(res, 200, render(req, await reread(rec, projection), projection));
@@ -101,7 +102,7 @@ export function groupsRoutes(deps: ScimRouteDeps): Router {
       const id = req.params.id;
       const body = bodyObject(req);
       const params = paramsOf(req);
-      const opts = await writeOptions(req, version(id));
+      const opts = await updateOptions(req, 'patch', version(id));
       const rec = await deps.store.updateGroup(id, (cur) => planGroupPatch(cur.data, body, id), writeContext(req, res), opts);
       changed(deps, res);
       if (params.attributes === undefined && params.excludedattributes === undefined) {

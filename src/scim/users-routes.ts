@@ -11,6 +11,7 @@ import {
   paramsOf,
   rejectOtherId,
   sendResource,
+  updateOptions,
   urlBase,
   userBodyObject,
   writeContext,
@@ -91,7 +92,7 @@ export function usersRoutes(deps: ScimRouteDeps): Router {
       const body = userBodyObject(req);
       rejectOtherId(body, id);
       const data = normalizeUser(body);
-      const opts = await writeOptions(req, version(id));
+      const opts = await updateOptions(req, 'replace', version(id));
       const rec = await deps.store.updateUser(id, () => data, writeContext(req, res), opts);
       changed(deps, res);
       sendResource(res, 200, await respond(req, rec));
@@ -100,7 +101,7 @@ export function usersRoutes(deps: ScimRouteDeps): Router {
       // RFC 7644 §3.5.2: atomic; the store runs the pure patch inside its transaction. Entra wants 200 + body.
       const id = req.params.id;
       const body = userBodyObject(req);
-      const opts = await writeOptions(req, version(id));
+      const opts = await updateOptions(req, 'patch', version(id));
       const rec = await deps.store.updateUser(id, (cur) => applyUserPatch(cur.data, body, id), writeContext(req, res), opts);
       changed(deps, res);
       sendResource(res, 200, await respond(req, rec));

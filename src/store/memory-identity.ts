@@ -17,6 +17,7 @@ import {
   type MemberOp,
   type MemberRef,
   type Page,
+  type UpdateOptions,
   type UserData,
   type UserRecord,
   type WriteContext,
@@ -109,7 +110,7 @@ export class MemoryIdentityStore implements IdentityStore {
     return this.list('User', [...this.users.values()], q, (s) => this.out(s));
   }
 
-  async updateUser(id: string, fn: (current: UserRecord) => UserData, ctx: WriteContext, opts?: WriteOptions): Promise<UserRecord> {
+  async updateUser(id: string, fn: (current: UserRecord) => UserData, ctx: WriteContext, opts?: UpdateOptions): Promise<UserRecord> {
     const u = this.user(id);
     this.checkVersion(u.meta.version, opts);
     const next = jsonClone(fn(this.out(u)));
@@ -117,7 +118,7 @@ export class MemoryIdentityStore implements IdentityStore {
     if (!diff) return this.out(u);
     this.checkName(this.userNames, 'userName', next.userName, id);
     const at = this.now();
-    const { op, action } = writeKind(ctx);
+    const { op, action } = writeKind(opts);
     this.journal(at, 'User', id, op);
     this.userNames.delete(foldAscii(u.data.userName));
     this.userNames.set(foldAscii(next.userName), id);
@@ -238,7 +239,7 @@ export class MemoryIdentityStore implements IdentityStore {
     });
   }
 
-  async updateGroup(id: string, fn: (current: GroupRecord) => GroupChange, ctx: WriteContext, opts?: WriteOptions): Promise<GroupRecord> {
+  async updateGroup(id: string, fn: (current: GroupRecord) => GroupChange, ctx: WriteContext, opts?: UpdateOptions): Promise<GroupRecord> {
     const g = this.group(id);
     this.checkVersion(g.meta.version, opts);
     const change = fn(this.out(g));
@@ -249,7 +250,7 @@ export class MemoryIdentityStore implements IdentityStore {
     this.applyMemberOps(this.members.get(id)!, change.memberOps ?? [], delta);
     if (!diff && !delta.changed) return this.out(g);
     const at = this.now();
-    const { op, action } = writeKind(ctx);
+    const { op, action } = writeKind(opts);
     this.journal(at, 'Group', id, op);
     this.groupNames.delete(foldAscii(g.data.displayName));
     this.groupNames.set(foldAscii(next.displayName), id);

@@ -20,6 +20,7 @@ import {
   type MemberRef,
   type Page,
   type SnapshotGroup,
+  type UpdateOptions,
   type UserData,
   type UserRecord,
   type WriteContext,
@@ -189,7 +190,7 @@ export class SqliteIdentityStore implements IdentityStore {
     return this.list('users u', 'User', q, (r) => toUser(r));
   }
 
-  async updateUser(id: string, fn: (current: UserRecord) => UserData, ctx: WriteContext, opts?: WriteOptions): Promise<UserRecord> {
+  async updateUser(id: string, fn: (current: UserRecord) => UserData, ctx: WriteContext, opts?: UpdateOptions): Promise<UserRecord> {
     return this.write((audit) => {
       const row = this.userRow(id);
       this.checkVersion(row.version, opts);
@@ -199,7 +200,7 @@ export class SqliteIdentityStore implements IdentityStore {
       if (!diff) return current; // idempotent write: no version bump, journal or audit
       this.checkUnique(this.s.userByName, 'userName', next.userName, id);
       const at = this.now();
-      const { op, action } = writeKind(ctx);
+      const { op, action } = writeKind(opts);
       this.journal(at, 'User', id, op);
       this.writeUser(this.s.updateUser, id, next, at, row.created, row.version + 1);
       audit(scimAudit(at, ctx, 'User', id, next.userName, action, diff));
@@ -327,7 +328,7 @@ export class SqliteIdentityStore implements IdentityStore {
     });
   }
 
-  async updateGroup(id: string, fn: (current: GroupRecord) => GroupChange, ctx: WriteContext, opts?: WriteOptions): Promise<GroupRecord> {
+  async updateGroup(id: string, fn: (current: GroupRecord) => GroupChange, ctx: WriteContext, opts?: UpdateOptions): Promise<GroupRecord> {
     return this.write((audit) => {
       const row = this.groupRow(id);
       this.checkVersion(row.version, opts);
@@ -340,7 +341,7 @@ export class SqliteIdentityStore implements IdentityStore {
       this.applyMemberOps(id, change.memberOps ?? [], delta);
       if (!diff && !delta.changed) return current;
       const at = this.now();
-      const { op, action } = writeKind(ctx);
+      const { op, action } = writeKind(opts);
       this.journal(at, 'Group', id, op);
       this.writeGroup(this.s.updateGroup, id, next, at, row.created, row.version + 1);
       audit(scimAudit(at, ctx, 'Group', id, next.displayName, action, { ...diff, ...delta.detail() }));

@@ -1,7 +1,7 @@
 import { jsonEquals } from '../core/json';
 import { redact } from '../core/redact';
 import type { AuditEntry } from './audit-types';
-import type { Change, WriteContext } from './types';
+import type { Change, UpdateOptions, WriteContext } from './types';
 
 /** Audit and journal helpers shared by both identity stores, so their trails are identical. */
 
@@ -10,9 +10,12 @@ export const MAX_AUDIT_IDS = 100;
 /** JSON round trip: what SQLite stores, and a deep clone (drops undefined, as the SQLite doc does). */
 export const jsonClone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 
-/** PATCH writes are journalled as 'patch' and audited as 'patched'; everything else as a replace. */
-export function writeKind(ctx: WriteContext): { op: Change['op']; action: string } {
-  return ctx.method?.toUpperCase() === 'PATCH' ? { op: 'patch', action: 'patched' } : { op: 'replace', action: 'replaced' };
+/**
+ * An update of kind 'patch' is journalled as 'patch' and audited as 'patched'; any other (the default) as a replace.
+ * The caller says which (UpdateOptions.kind); the HTTP method in the WriteContext is only copied into the audit.
+ */
+export function writeKind(opts?: UpdateOptions): { op: Change['op']; action: string } {
+  return opts?.kind === 'patch' ? { op: 'patch', action: 'patched' } : { op: 'replace', action: 'replaced' };
 }
 
 /** { before, after } of only the top-level attributes that changed; undefined when nothing did. */

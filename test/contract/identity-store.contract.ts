@@ -9,6 +9,7 @@ import {
   NotFoundError,
   PreconditionFailedError,
   type IdentityStore,
+  type UpdateOptions,
   type UserData,
   type WriteContext,
 } from '../../src/store/types';
@@ -20,7 +21,8 @@ export interface ContractSubject {
 }
 
 const ctx: WriteContext = { actor: 'okta', clientIp: '10.0.0.1', requestId: 'r-1', method: 'POST', path: '/scim/v2/Users' };
-const patchCtx: WriteContext = { ...ctx, method: 'PATCH' };
+/** What the SCIM layer passes for PATCH (RFC 7644 §3.5.2); updates without it are replaces. */
+const patch: UpdateOptions = { kind: 'patch' };
 
 const user = (userName: string, extra: Partial<UserData> = {}): UserData => ({ userName, active: true, ...extra });
 
@@ -101,7 +103,7 @@ export function runIdentityStoreContract(name: string, make: () => ContractSubje
 
       test('journal seq strictly increases; changesSince pages', async () => {
         const a = await store.createUser(user('f1'), ctx);
-        await store.updateUser(a.id, (c) => ({ ...c.data, title: 'x' }), patchCtx);
+        await store.updateUser(a.id, (c) => ({ ...c.data, title: 'x' }), ctx, patch);
         await store.deleteUser(a.id, ctx);
         const all = await store.changesSince(0);
         expect(all.map((c) => [c.resourceType, c.resourceId, c.op])).toEqual([
@@ -114,9 +116,34 @@ export function runIdentityStoreContract(name: string, make: () => ContractSubje
         expect(await store.changesSince(all[0].seq, 1)).toEqual([all[1]]);
       });
 
+      test('the update kind, not the HTTP method, decides journal op and audit action', async () => {
+        const u = await store.createUser(user('hugo'), ctx);
+        const g = await store.createGroup({ displayName: 'Kinds' }, [], ctx);
+        const bare: WriteContext = { actor: 'reconciler' }; // no method, no path: not an HTTP request at all
+        await store.updateUser(u.id, (c) => ({ ...c.data, title: 'a' }), bare, { kind: 'patch' });
+        await store.updateGroup(g.id, () => ({ memberOps: [{ op: 'add', ids: [u.id] }] }), bare, { kind: 'patch' });
+        // A method in the context is only recorded: without kind: 'patch' the update is a replace.
+        await store.updateUser(u.id, (c) => ({ ...c.data, title: 'b' }), { ...ctx, method: 'PATCH' });
+        await store.updateGroup(g.id, () => ({ data: { displayName: 'Kinds2' } }), { ...ctx, method: 'PATCH' }, { kind: 'replace' });
+        const changes = (await store.changesSince(0)).slice(-4);
+        expect(changes.map((c) => [c.resourceType, c.op])).toEqual([
+          ['User', 'patch'],
+          ['Group', 'patch'],
+          ['User', 'replace'],
+          ['Group', 'replace'],
+        ]);
+        const audits = (await s.audit.query({})).slice(-4);
+        expect(audits.map((a) => [a.resourceType, a.action, a.method])).toEqual([
+          ['User', 'patched', undefined],
+          ['Group', 'patched', undefined],
+          ['User', 'replaced', 'PATCH'],
+          ['Group', 'replaced', 'PATCH'],
+        ]);
+      });
+
       test('audit rows carry who, what and before/after of changed attributes only, redacted', async () => {
         const u = await store.createUser(user('gina', { title: 'Dev', password: 'hunter2' }), ctx);
-        await store.updateUser(u.id, (c) => ({ ...c.data, title: 'Lead', password: 'hunter3' }), patchCtx);
+        await store.updateUser(u.id, (c) => ({ ...c.data, title: 'Lead', password: 'hunter3' }), ctx, patch);
         await store.deleteUser(u.id, ctx);
         const rows = await s.audit.query({ subject: 'GINA' });
         expect(rows.map((r) => r.action)).toEqual(['created', 'patched', 'deleted']);
@@ -150,17 +177,17 @@ export function runIdentityStoreContract(name: string, make: () => ContractSubje
       test('add, remove, idempotent re-add, removeAll, replace; version bumps only on change', async () => {
         const [u1, u2, u3] = [await store.createUser(user('u1'), ctx), await store.createUser(user('u2'), ctx), await store.createUser(user('u3'), ctx)];
         const g = await store.createGroup({ displayName: 'Ops' }, [u1.id], ctx);
-        const add = await store.updateGroup(g.id, () => ({ memberOps: [{ op: 'add', ids: [u2.id] }] }), patchCtx);
+        const add = await store.updateGroup(g.id, () => ({ memberOps: [{ op: 'add', ids: [u2.id] }] }), ctx, patch);
         expect(add.meta.version).toBe(2);
         expect(await members(g.id)).toEqual(['u1', 'u2']);
-        const again = await store.updateGroup(g.id, () => ({ memberOps: [{ op: 'add', ids: [u2.id] }, { op: 'remove', ids: ['missing'] }] }), patchCtx);
+        const again = await store.updateGroup(g.id, () => ({ memberOps: [{ op: 'add', ids: [u2.id] }, { op: 'remove', ids: ['missing'] }] }), ctx, patch);
         expect(again.meta.version).toBe(2);
-        await store.updateGroup(g.id, () => ({ memberOps: [{ op: 'remove', ids: [u1.id] }] }), patchCtx);
+        await store.updateGroup(g.id, () => ({ memberOps: [{ op: 'remove', ids: [u1.id] }] }), ctx, patch);
         expect(await members(g.id)).toEqual(['u2']);
-        await store.updateGroup(g.id, () => ({ memberOps: [{ op: 'replace', ids: [u1.id, u3.id] }] }), patchCtx);
+        await store.updateGroup(g.id, () => ({ memberOps: [{ op: 'replace', ids: [u1.id, u3.id] }] }), ctx, patch);
         expect(await members(g.id)).toEqual(['u1', 'u3']);
-        expect((await store.updateGroup(g.id, () => ({ memberOps: [{ op: 'replace', ids: [u3.id, u1.id] }] }), patchCtx)).meta.version).toBe(4);
-        await store.updateGroup(g.id, () => ({ memberOps: [{ op: 'removeAll' }] }), patchCtx);
+        expect((await store.updateGroup(g.id, () => ({ memberOps: [{ op: 'replace', ids: [u3.id, u1.id] }] }), ctx, patch)).meta.version).toBe(4);
+        await store.updateGroup(g.id, () => ({ memberOps: [{ op: 'removeAll' }] }), ctx, patch);
         expect(await members(g.id)).toEqual([]);
         const detail = (await s.audit.query({ subject: 'ops' })).map((r) => r.detail);
         expect(detail).toEqual([

@@ -146,6 +146,29 @@ describe.each(['memory', 'sqlite'] as const)('/Users over HTTP (%s store)', (bac
     expect(entries.some((e) => e.outcome === 'success' && e.actor === 'test')).toBe(true);
   });
 
+  test('PUT is journalled a replace and audited "replaced", PATCH a patch and "patched" (users and groups)', async () => {
+    const id = await createUser(t, 'olga');
+    const gid = (await t.scim.post('/Groups', { displayName: 'kinds' }).expect(201)).body.id as string;
+    const since = await t.store.latestSeq();
+    await t.scim.put(`/Users/${id}`, userBody('olga', { title: 'a' })).expect(200);
+    await t.scim.patch(`/Users/${id}`, patchBody({ op: 'replace', path: 'title', value: 'b' })).expect(200);
+    await t.scim.put(`/Groups/${gid}`, { displayName: 'kinds', members: [{ value: id }] }).expect(200);
+    await t.scim.patch(`/Groups/${gid}`, patchBody({ op: 'remove', path: 'members' })).expect(204);
+    expect((await t.store.changesSince(since)).map((c) => [c.resourceType, c.op])).toEqual([
+      ['User', 'replace'],
+      ['User', 'patch'],
+      ['Group', 'replace'],
+      ['Group', 'patch'],
+    ]);
+    const audited = (await t.audit.query({ source: 'scim' })).filter((e) => e.action === 'replaced' || e.action === 'patched');
+    expect(audited.map((e) => [e.resourceType, e.action, e.method])).toEqual([
+      ['User', 'replaced', 'PUT'],
+      ['User', 'patched', 'PATCH'],
+      ['Group', 'replaced', 'PUT'],
+      ['Group', 'patched', 'PATCH'],
+    ]);
+  });
+
   test('application/json bodies are accepted too, with charset', async () => {
     const res = await request(t.app)
       .post(`${BASE}/Users`)
