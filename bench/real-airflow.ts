@@ -20,16 +20,17 @@ import { parseConfig } from '../src/config/load';
 import { systemClock } from '../src/core/clock';
 import { silentLogger } from '../src/logger';
 import { Reconciler } from '../src/reconcile/reconciler';
-import { SqliteReconcileState } from '../src/store/sqlite-reconcile-state';
+import { SqlReconcileState } from '../src/store/sql/reconcile-state';
 import { ReconcileLoop } from '../src/reconcile/trigger';
 import { openDatabase } from '../src/store/database';
-import { SqliteAuditLog } from '../src/store/sqlite-audit';
-import { SqliteIdentityStore } from '../src/store/sqlite-identity';
+import { SqlAuditLog } from '../src/store/sql/audit';
+import { SqlIdentityStore } from '../src/store/sql/identity';
 import type { UserData } from '../src/store/types';
 import { prepare, SERVICE_ACCOUNT, start, stop, type RealAirflowServer } from '../test/real-airflow/server';
 import { selectedTargets, type RealAirflowTarget } from '../test/real-airflow/targets';
-import { userData } from './lib/dataset';
+import { unsynced, userData } from './lib/dataset';
 import { fmt, percentile, table, verdicts, type Verdict } from './lib/report';
+import { sqliteDriverFor } from '../src/store/sql/sqlite-driver';
 
 const USERS = Number(process.env.BENCH_USERS ?? 1000);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 50);
@@ -87,9 +88,9 @@ async function benchTarget(target: RealAirflowTarget): Promise<Figures> {
   const db = openDatabase(path.join(dir, 'bench.db'));
   try {
     await start(server);
-    const audit = new SqliteAuditLog(db);
-    const store = new SqliteIdentityStore(db, audit);
-    const state = new SqliteReconcileState<RunReport>(db);
+    const audit = new SqlAuditLog(sqliteDriverFor(db));
+    const store = new SqlIdentityStore(sqliteDriverFor(db));
+    const state = new SqlReconcileState<RunReport>(sqliteDriverFor(db));
     const logger = silentLogger();
     const config = parseConfig({
       airflow: { url: server.url, apiVersion: 'auto', apiUser: SERVICE_ACCOUNT.username, apiPassword: SERVICE_ACCOUNT.password, timeout: '30s' },
@@ -100,10 +101,10 @@ async function benchTarget(target: RealAirflowTarget): Promise<Figures> {
     const airflow = new Watched(createAirflowClient(config.airflow, logger));
     const reconciler = new Reconciler({ store, airflow, state, audit, config, clock: systemClock, logger });
     const ids: string[] = [];
-    db.transaction(() => {
-      for (let i = 0; i < USERS; i++) ids.push(store.createUser(userData(i), ctx).id);
-      for (let k = 0; k < GROUPS; k++) store.createGroup({ displayName: `team-${String(k).padStart(2, '0')}` }, ids.filter((_, i) => i % GROUPS === k), ctx);
-    })();
+    await unsynced(db, async () => {
+      for (let i = 0; i < USERS; i++) ids.push((await store.createUser(userData(i), ctx)).id);
+      for (let k = 0; k < GROUPS; k++) await store.createGroup({ displayName: `team-${String(k).padStart(2, '0')}` }, ids.filter((_, i) => i % GROUPS === k), ctx);
+    });
 
     // 1. Provision into an empty Airflow.
     let t0 = performance.now();
@@ -126,7 +127,7 @@ async function benchTarget(target: RealAirflowTarget): Promise<Figures> {
     for (let i = 0; i < Math.min(SAMPLES, USERS); i++) {
       const done = airflow.stripped(`user${i}`);
       t0 = performance.now();
-      store.updateUser(ids[i] as string, (cur): UserData => ({ ...cur.data, active: false }), ctx);
+      await store.updateUser(ids[i] as string, (cur): UserData => ({ ...cur.data, active: false }), ctx);
       loop.notifyChange();
       await Promise.race([done, new Promise((_, reject) => setTimeout(() => reject(new Error(`user${i} not stripped within 30 s`)), 30_000))]);
       lat.push(performance.now() - t0);

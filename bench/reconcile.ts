@@ -16,14 +16,15 @@ import { systemClock } from '../src/core/clock';
 import { startFakeAirflow, type FakeAirflow } from '../dev/fake-airflow/fake-airflow';
 import { silentLogger } from '../src/logger';
 import { Reconciler } from '../src/reconcile/reconciler';
-import { SqliteReconcileState } from '../src/store/sqlite-reconcile-state';
+import { SqlReconcileState } from '../src/store/sql/reconcile-state';
 import { ReconcileLoop } from '../src/reconcile/trigger';
 import { openDatabase } from '../src/store/database';
-import { SqliteAuditLog } from '../src/store/sqlite-audit';
-import { SqliteIdentityStore } from '../src/store/sqlite-identity';
+import { SqlAuditLog } from '../src/store/sql/audit';
+import { SqlIdentityStore } from '../src/store/sql/identity';
 import type { UserData } from '../src/store/types';
-import { userData } from './lib/dataset';
+import { unsynced, userData } from './lib/dataset';
 import { exitCode, fmt, percentile, table, verdicts, type Verdict } from './lib/report';
+import { sqliteDriverFor } from '../src/store/sql/sqlite-driver';
 
 const USERS = Number(process.env.BENCH_USERS ?? 10_000);
 const GROUPS = Number(process.env.BENCH_GROUPS ?? 50);
@@ -75,9 +76,9 @@ async function benchVersion(version: 2 | 3): Promise<VersionFigures> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reconcile-bench-'));
   const fake = await startFakeAirflow({ version });
   const db = openDatabase(path.join(dir, 'bench.db'));
-  const audit = new SqliteAuditLog(db);
-  const store = new SqliteIdentityStore(db, audit);
-  const state = new SqliteReconcileState<RunReport>(db);
+  const audit = new SqlAuditLog(sqliteDriverFor(db));
+  const store = new SqlIdentityStore(sqliteDriverFor(db));
+  const state = new SqlReconcileState<RunReport>(sqliteDriverFor(db));
   const logger = silentLogger();
   const config = parseConfig({
     airflow: { url: fake.url, apiVersion: String(version), apiUser: fake.admin.username, apiPassword: fake.admin.password },
@@ -88,16 +89,16 @@ async function benchVersion(version: 2 | 3): Promise<VersionFigures> {
   });
   const reconciler = new Reconciler({ store, airflow: createAirflowClient(config.airflow, logger), state, audit, config, clock: systemClock, logger });
 
-  // Load through the store (10k is small): one transaction.
+  // Load through the store (10k is small), one write at a time, with synchronous off: set-up, not what is measured.
   const t = Date.now();
   const ids: string[] = [];
   const groupIds: string[] = [];
-  db.transaction(() => {
-    for (let i = 0; i < USERS; i++) ids.push(store.createUser(userData(i), ctx).id);
+  await unsynced(db, async () => {
+    for (let i = 0; i < USERS; i++) ids.push((await store.createUser(userData(i), ctx)).id);
     for (let k = 0; k < GROUPS; k++) {
-      groupIds.push(store.createGroup({ displayName: groupName(k) }, ids.filter((_, i) => i % GROUPS === k), ctx).id);
+      groupIds.push((await store.createGroup({ displayName: groupName(k) }, ids.filter((_, i) => i % GROUPS === k), ctx)).id);
     }
-  })();
+  });
   const loadSeconds = (Date.now() - t) / 1000;
   fake.faults.latencyMs = LATENCY_MS;
 
@@ -129,18 +130,18 @@ async function benchVersion(version: 2 | 3): Promise<VersionFigures> {
   // Users of team-00..team-19 (Viewer) are i % GROUPS < 20; pick disjoint sets from the front.
   const viewers = ids.map((id, i) => ({ id, i })).filter(({ i }) => i % GROUPS < 20);
   const picks = viewers.slice(0, churnN);
-  db.transaction(() => {
-    for (const { id } of picks.slice(0, deactivate)) store.updateUser(id, (cur): UserData => ({ ...cur.data, active: false }), ctx);
+  await unsynced(db, async () => {
+    for (const { id } of picks.slice(0, deactivate)) await store.updateUser(id, (cur): UserData => ({ ...cur.data, active: false }), ctx);
     for (const { id, i } of picks.slice(deactivate, deactivate + move)) {
       const from = groupIds[i % GROUPS];
       const to = groupIds[20 + (i % 20)];
-      store.updateGroup(from, () => ({ memberOps: [{ op: 'remove', ids: [id] }] }), ctx);
-      store.updateGroup(to, () => ({ memberOps: [{ op: 'add', ids: [id] }] }), ctx);
+      await store.updateGroup(from, () => ({ memberOps: [{ op: 'remove', ids: [id] }] }), ctx);
+      await store.updateGroup(to, () => ({ memberOps: [{ op: 'add', ids: [id] }] }), ctx);
     }
     for (const { id } of picks.slice(deactivate + move)) {
-      store.updateUser(id, (cur): UserData => ({ ...cur.data, name: { ...(cur.data.name as object), familyName: `renamed-${cur.data.userName}` } }), ctx);
+      await store.updateUser(id, (cur): UserData => ({ ...cur.data, name: { ...(cur.data.name as object), familyName: `renamed-${cur.data.userName}` } }), ctx);
     }
-  })();
+  });
   const churn = await run();
   progress(`no-op ${noop.seconds.toFixed(1)} s; churn ${churn.seconds.toFixed(1)} s; latency samples`);
 
@@ -154,7 +155,7 @@ async function benchVersion(version: 2 | 3): Promise<VersionFigures> {
     const username = `user${i}`;
     const before = JSON.stringify(fake.state.getUser(username)?.roles);
     const t0 = performance.now();
-    store.updateUser(id, (cur): UserData => ({ ...cur.data, active: false }), ctx);
+    await store.updateUser(id, (cur): UserData => ({ ...cur.data, active: false }), ctx);
     loop.notifyChange();
     const done = await waitFor(() => JSON.stringify(fake.state.getUser(username)?.roles) !== before, 10_000);
     if (done) lat.push(performance.now() - t0);

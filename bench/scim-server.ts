@@ -1,7 +1,7 @@
 /**
  * The server side of bench/scim.ts, run as a child process (fork) so that its memory is its own and autocannon
  * (in the parent) does not share its event loop. Two modes (BENCH_SERVER_MODE):
- *   real: the production composition root (buildContainer + startService: SqliteIdentityStore on the given
+ *   real: the production composition root (buildContainer + startService: SqlIdentityStore on the given
  *         file, bootstrap bearer token, audit, metrics) with no Airflow URL, so nothing is reconciled;
  *   bare: bench/lib/bare-baseline.ts, the Express-only ceiling.
  * Talks to the parent over IPC: {type:'ready', port} once listening; answers {type:'stats'} with its memory.

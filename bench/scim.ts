@@ -9,13 +9,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openDatabase, type Db } from '../src/store/database';
-import { SqliteAuditLog } from '../src/store/sqlite-audit';
-import { SqliteIdentityStore } from '../src/store/sqlite-identity';
+import { SqlAuditLog } from '../src/store/sql/audit';
+import { SqlIdentityStore } from '../src/store/sql/identity';
 import { ServerChild } from './lib/child';
 import { bulkLoad, range, userData } from './lib/dataset';
 import { durations, measure, type LoadFigures, type LoadSpec } from './lib/load';
 import { exitCode, fmt, mb, percentile, table, verdicts, type Verdict } from './lib/report';
 import type { ServerStats } from './scim-server';
+import { sqliteDriverFor } from '../src/store/sql/sqlite-driver';
 
 const USERS = Number(process.env.BENCH_USERS ?? 100_000);
 const SPARES = Number(process.env.BENCH_SPARES ?? 40_000);
@@ -33,7 +34,7 @@ async function main(): Promise<void> {
   // 1. Load.
   let t = Date.now();
   const db = openDatabase(dbFile);
-  const shape = shapeCheckBefore(db);
+  const shape = await shapeCheckBefore(db);
   const loaded = bulkLoad(db, {
     users: USERS,
     spares: SPARES,
@@ -185,10 +186,10 @@ function serverTimes(logFile: string, runs: LoadFigures[]): Array<{ p50: number;
 }
 
 /** Writes one user and one group through the store itself, to compare its rows with the bulk loader's. */
-function shapeCheckBefore(db: Db): { userId: string; groupId: string } {
-  const store = new SqliteIdentityStore(db, new SqliteAuditLog(db));
-  const u = store.createUser(userData(0, 'shape-'), { actor: 'bench' });
-  const g = store.createGroup({ displayName: 'shape-group' }, [u.id], { actor: 'bench' });
+async function shapeCheckBefore(db: Db): Promise<{ userId: string; groupId: string }> {
+  const store = new SqlIdentityStore(sqliteDriverFor(db));
+  const u = await store.createUser(userData(0, 'shape-'), { actor: 'bench' });
+  const g = await store.createGroup({ displayName: 'shape-group' }, [u.id], { actor: 'bench' });
   return { userId: u.id, groupId: g.id };
 }
 

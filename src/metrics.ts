@@ -26,6 +26,14 @@ export interface MetricsOptions {
   defaultMetricsPrefix?: string;
 }
 
+/** Gauges that describe the shared database, read just before each scrape (setStateSource). */
+export interface StateGauges {
+  pending: number;
+  blocked: boolean;
+  lastSuccessAt?: Date;
+  tokens?: Array<{ name: string; expiresAt?: string }>;
+}
+
 export class Metrics {
   readonly registry: Registry;
 
@@ -44,7 +52,7 @@ export class Metrics {
   readonly tokenExpiry: Gauge<string>;
   readonly airflowApiCalls: Counter<'endpoint' | 'status'>;
 
-  private stateSource?: () => { pending: number; blocked: boolean; lastSuccessAt?: Date; tokens?: Array<{ name: string; expiresAt?: string }> };
+  private stateSource?: () => Promise<StateGauges>;
 
   constructor(opts: MetricsOptions = {}) {
     this.registry = new Registry();
@@ -206,15 +214,15 @@ export class Metrics {
    * Gauges read from shared state just before each scrape (pending changes, blocked, last success), so that they
    * follow a run made by any process on the same database.
    */
-  setStateSource(source: () => { pending: number; blocked: boolean; lastSuccessAt?: Date; tokens?: Array<{ name: string; expiresAt?: string }> }): void {
+  setStateSource(source: () => Promise<StateGauges>): void {
     this.stateSource = source;
   }
 
   /** The exposition text (what GET /metrics returns). */
-  text(): Promise<string> {
+  async text(): Promise<string> {
     if (this.stateSource) {
       try {
-        const v = this.stateSource();
+        const v = await this.stateSource();
         this.pending(v.pending);
         this.blocked(v.blocked);
         if (v.lastSuccessAt) this.lastSuccess(v.lastSuccessAt);

@@ -26,8 +26,8 @@ function replaySequence(seq: Sequence, backend: 'memory' | 'sqlite'): void {
     let bindings: Bindings;
     let failed: string | undefined;
 
-    beforeAll(() => {
-      ctx = buildTestApp({ backend });
+    beforeAll(async () => {
+      ctx = await buildTestApp({ backend });
       bindings = new Bindings({ token: ctx.token });
     });
     afterAll(() => ctx?.close());

@@ -88,7 +88,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     const config = loadConfig({ file: cfgFile, env: {}, overrides: { server: { port: opts.port, host: '127.0.0.1', metricsPort: 0 }, logging: { level: 'warn' } } });
     // Errors only: the tutorial prints what happens itself.
     c = buildContainer(config, { logger: createLogger('error') });
-    const { secret } = c.tokens.create('demo');
+    const { secret } = await c.tokens.create('demo');
     try {
       svc = await startService(c);
     } catch (e) {
@@ -173,13 +173,13 @@ async function tutorial(d: TutorialDeps): Promise<void> {
   await phase(4, 'An admin releases the held deprovisions');
   out(`  what an admin runs: airflow-scim reconcile --allow-mass-deprovision --config ${d.cfgFile}`);
   const released = await c.reconciler!.runOnce({ trigger: 'cli', allowMassDeprovision: true });
-  c.audit.record({ at: c.clock.now().toISOString(), source: 'admin', actor: 'demo', action: 'allow-mass-deprovision', outcome: 'success', detail: { result: released.result } });
+  await c.audit.record({ at: c.clock.now().toISOString(), source: 'admin', actor: 'demo', action: 'allow-mass-deprovision', outcome: 'success', detail: { result: released.result } });
   out(formatReport(released));
   out(`/metrics says: reconcile_blocked ${/^reconcile_blocked (\S+)$/m.exec(await c.metrics.text())?.[1]}`);
   out(airflowUsers());
 
   out('\nAudit trail (Airflow changes):');
-  const entries = c.audit.query({ source: 'airflow' });
+  const entries = await c.audit.query({ source: 'airflow' });
   out(table(['TIME', 'ACTION', 'SUBJECT', 'OUTCOME'], entries.map((e) => [e.at, e.action, e.subject ?? '-', e.outcome])));
   const who = d.replay === 'okta' ? 'bob@example.com' : 'dana@example.com';
   out(`\nExplain a user against this demo (same database, same mapping): node dist/src/cli/main.js explain ${who} --config ${d.cfgFile}`);
@@ -204,8 +204,8 @@ async function replay(
 async function settled(c: Container): Promise<void> {
   const until = Date.now() + 10_000;
   while (Date.now() < until) {
-    const last = c.state.lastRun();
-    if (last && last.seq >= c.store.latestSeq() && last.result !== 'failed') return;
+    const last = await c.state.lastRun();
+    if (last && last.seq >= (await c.store.latestSeq()) && last.result !== 'failed') return;
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -67,10 +67,10 @@ export function groupRows(snapshot: IdentitySnapshot, config: Pick<Config, 'role
  * `audit --user`: the user's own entries plus the group changes that added or removed them (which give or take
  * roles), newest `limit` kept; SCIM ids in details are shown as userNames.
  */
-export function auditForUser(audit: Pick<AuditLog, 'query'>, snapshot: IdentitySnapshot, user: string, q: { since?: Date; source?: AuditEntry['source']; limit?: number }): AuditEntry[] {
+export async function auditForUser(audit: Pick<AuditLog, 'query'>, snapshot: IdentitySnapshot, user: string, q: { since?: Date; source?: AuditEntry['source']; limit?: number }): Promise<AuditEntry[]> {
   const needle = user.toLowerCase();
   const match = snapshot.users.find((u) => u.id === user || u.data.userName.toLowerCase() === needle);
-  const all = audit.query({ since: q.since, source: q.source });
+  const all = await audit.query({ since: q.since, source: q.source });
   const hits = all.filter(
     (e) =>
       e.subject?.toLowerCase() === needle ||

@@ -94,11 +94,11 @@ export function buildProgram(): Command {
     .requiredOption('--name <name>', 'a name for the token, e.g. okta or entra')
     .option('--expires-in <duration>', 'lifetime, e.g. 90d or 12h (default: never expires)', duration)
     .addOption(configOption())
-    .action((opts) => {
+    .action(async (opts) => {
       const c = openCli(opts);
       try {
-        const t = c.tokens.create(opts.name, opts.expiresIn ? parseDuration(opts.expiresIn) : undefined);
-        c.audit.record({ at: c.clock.now().toISOString(), source: 'admin', actor: 'cli', action: 'token-created', outcome: 'success', subject: t.name, detail: { expiresAt: t.expiresAt ?? null } });
+        const t = await c.tokens.create(opts.name, opts.expiresIn ? parseDuration(opts.expiresIn) : undefined);
+        await c.audit.record({ at: c.clock.now().toISOString(), source: 'admin', actor: 'cli', action: 'token-created', outcome: 'success', subject: t.name, detail: { expiresAt: t.expiresAt ?? null } });
         process.stdout.write(`${t.secret}\n`);
         process.stderr.write(`Token "${t.name}" created${t.expiresAt ? `, expires ${t.expiresAt}` : ''}. It is shown only this once: store it in your IdP now.\n`);
       } catch (e) {
@@ -113,9 +113,9 @@ export function buildProgram(): Command {
     .description('list tokens: name, state (active, expired, revoked), created, last used, expiry (never the secret)')
     .option('--json', 'print JSON')
     .addOption(configOption())
-    .action((opts) => {
+    .action(async (opts) => {
       const c = openCli(opts, { readOnly: true });
-      const list = c.tokens.list().map(({ hash: _hash, ...rest }) => rest);
+      const list = (await c.tokens.list()).map(({ hash: _hash, ...rest }) => rest);
       c.close();
       if (opts.json) return void process.stdout.write(JSON.stringify(list, null, 2) + '\n');
       process.stdout.write(
@@ -129,10 +129,10 @@ export function buildProgram(): Command {
     .command('revoke <name>')
     .description('revoke a token at once')
     .addOption(configOption())
-    .action((name: string, opts) => {
+    .action(async (name: string, opts) => {
       const c = openCli(opts, { readOnly: true });
-      const ok = c.tokens.revoke(name);
-      if (ok) c.audit.record({ at: c.clock.now().toISOString(), source: 'admin', actor: 'cli', action: 'token-revoked', outcome: 'success', subject: name });
+      const ok = await c.tokens.revoke(name);
+      if (ok) await c.audit.record({ at: c.clock.now().toISOString(), source: 'admin', actor: 'cli', action: 'token-revoked', outcome: 'success', subject: name });
       c.close();
       if (!ok) throw new CliError(`no active token named "${name}" (see: airflow-scim tokens list)`);
       process.stderr.write(`Token "${name}" revoked.\n`);
@@ -147,11 +147,11 @@ export function buildProgram(): Command {
     .option('--limit <n>', 'only the newest n entries (printed oldest first)', positiveInt)
     .option('--json', 'print JSON lines')
     .addOption(configOption())
-    .action((opts) => {
+    .action(async (opts) => {
       const c = openCli(opts, { readOnly: true });
       const q = { since: opts.since ? since(c.clock.now(), opts.since) : undefined, source: opts.source, limit: opts.limit };
-      const snapshot = c.store.snapshot();
-      const raw = opts.user ? auditForUser(c.audit, snapshot, opts.user, q) : c.audit.query(q);
+      const snapshot = await c.store.snapshot();
+      const raw = opts.user ? await auditForUser(c.audit, snapshot, opts.user, q) : await c.audit.query(q);
       c.close();
       // JSON keeps the ids as recorded (for machines); the table reads SCIM ids as userNames (for people).
       if (opts.json) return void process.stdout.write(raw.map((e) => JSON.stringify(e)).join('\n') + (raw.length ? '\n' : ''));
@@ -199,7 +199,7 @@ export function buildProgram(): Command {
         }
         const report = await runReconcile(c, { dryRun: !!opts.dryRun, allowMassDeprovision: !!opts.allowMassDeprovision, progress: !opts.json });
         if (opts.allowMassDeprovision && !opts.dryRun)
-          c.audit.record({ at: c.clock.now().toISOString(), source: 'admin', actor: 'cli', action: 'allow-mass-deprovision', outcome: 'success', detail: { result: report.result } });
+          await c.audit.record({ at: c.clock.now().toISOString(), source: 'admin', actor: 'cli', action: 'allow-mass-deprovision', outcome: 'success', detail: { result: report.result } });
         print(report);
         await nameVersionMismatch(c, report);
         process.exitCode = reconcileExit(report, !!opts.detailedExitcode);
@@ -243,15 +243,15 @@ export function buildProgram(): Command {
     .command('release <username>')
     .description('release an Airflow account from the SCIM identity it is bound to, so the next run may give it to the SCIM user that now renders this username (status: USERNAME COLLISION)')
     .addOption(configOption())
-    .action((username: string, opts) => {
+    .action(async (username: string, opts) => {
       const c = openCli(opts);
-      const rec = c.state.owned().find((o) => o.username.toLowerCase() === username.toLowerCase());
+      const rec = (await c.state.owned()).find((o) => o.username.toLowerCase() === username.toLowerCase());
       if (!rec) {
         c.close();
         fail(`"${username}" is not an Airflow account this service manages; nothing to release`);
       }
-      c.state.disown(rec.username);
-      c.audit.record({
+      await c.state.disown(rec.username);
+      await c.audit.record({
         at: c.clock.now().toISOString(),
         source: 'admin',
         actor: 'cli',
@@ -269,10 +269,10 @@ export function buildProgram(): Command {
     .description('changes held back by the safety limits, and why; decide them one by one with "held approve" / "held reject"')
     .option('--json', 'print JSON')
     .addOption(configOption())
-    .action((opts) => {
+    .action(async (opts) => {
       const c = openCli(opts, { readOnly: true });
-      const b = blockedView(c.state);
-      const decisions = heldDecisions(c.state);
+      const b = await blockedView(c.state);
+      const decisions = await heldDecisions(c.state);
       c.close();
       const rows = Object.entries(b?.heldChanges ?? {}).map(([user, h]) => ({ user, change: h.change, decision: decisions[user]?.key === h.key ? decisions[user].decision : 'undecided' }));
       if (opts.json) return void process.stdout.write(JSON.stringify({ reason: b?.reason ?? null, held: rows }, null, 2) + '\n');
@@ -288,20 +288,20 @@ export function buildProgram(): Command {
           : 'keep these users\' access and stop proposing these changes until the IdP state changes again (audited)',
       )
       .addOption(configOption())
-      .action((users: string[], opts) => {
+      .action(async (users: string[], opts) => {
         const c = openCli(opts);
         try {
-          const b = blockedView(c.state);
-          const decisions = heldDecisions(c.state);
+          const b = await blockedView(c.state);
+          const decisions = await heldDecisions(c.state);
           const by = operator();
           const at = c.clock.now().toISOString();
           for (const u of users) {
             const h = b?.heldChanges?.[u.toLowerCase()];
             if (!h) throw new CliError(`"${u}" has no held change (see "airflow-scim held")`);
             decisions[u.toLowerCase()] = { decision, key: h.key, by, at };
-            c.audit.record({ at, source: 'admin', actor: 'cli', subject: u, action: `held-${decision}`, outcome: 'success', detail: { by, change: h.change } });
+            await c.audit.record({ at, source: 'admin', actor: 'cli', subject: u, action: `held-${decision}`, outcome: 'success', detail: { by, change: h.change } });
           }
-          saveHeldDecisions(c.state, decisions);
+          await saveHeldDecisions(c.state, decisions);
           process.stdout.write(
             `${decision === 'approve' ? 'Approved' : 'Rejected'} ${users.length} held change(s) as ${by}; ` +
               `${decision === 'approve' ? 'they apply at the next reconcile run' : 'the next runs leave these users as they are'} ("airflow-scim reconcile" runs one now).\n`,
@@ -324,7 +324,7 @@ export function buildProgram(): Command {
         let airflowUsers: Awaited<ReturnType<NonNullable<Container['airflow']>['listUsers']>> | { error: string } | undefined;
         if (c.airflow && opts.airflow) airflowUsers = await c.airflow.listUsers().catch((e: Error) => ({ error: e.message }));
         else if (c.airflow) airflowUsers = { error: 'not read (--no-airflow)' };
-        const e = explainUser(user, { store: c.store, state: c.state, audit: c.audit, config: c.config, airflowUsers });
+        const e = await explainUser(user, { store: c.store, state: c.state, audit: c.audit, config: c.config, airflowUsers });
         process.stdout.write((opts.json ? JSON.stringify(e, null, 2) : formatExplanation(e)) + '\n');
         if (!e.scimUser && !e.ownership) process.exitCode = EXIT.error;
       } finally {
@@ -360,10 +360,10 @@ export function buildProgram(): Command {
     .description('SCIM users with their Airflow username, state and the roles the IdP gives them')
     .option('--json', 'print JSON')
     .addOption(configOption())
-    .action((opts) => {
+    .action(async (opts) => {
       const c = openCli(opts, { readOnly: true });
-      const owned = new Set(ownershipMap(c.state).keys());
-      const rows = userRows(c.store.snapshot(), c.config, owned);
+      const owned = new Set((await ownershipMap(c.state)).keys());
+      const rows = userRows(await c.store.snapshot(), c.config, owned);
       c.close();
       if (opts.json) return void process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
       process.stdout.write(
@@ -379,9 +379,9 @@ export function buildProgram(): Command {
     .description('SCIM groups with their member count and the Airflow roles their mapping rules give')
     .option('--json', 'print JSON')
     .addOption(configOption())
-    .action((opts) => {
+    .action(async (opts) => {
       const c = openCli(opts, { readOnly: true });
-      const rows = groupRows(c.store.snapshot(), c.config);
+      const rows = groupRows(await c.store.snapshot(), c.config);
       c.close();
       if (opts.json) return void process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
       process.stdout.write(

@@ -42,15 +42,15 @@ export async function applyActions(actions: Action[], deps: ApplyDeps, onProgres
 async function applyOne(action: Action, deps: ApplyDeps): Promise<ActionOutcome> {
   const subject = 'role' in action ? action.role : action.username;
   const resourceType = 'role' in action ? 'Role' : 'User';
-  const audit = (outcome: 'success' | 'failure', detail: Record<string, unknown>): void =>
+  const audit = (outcome: 'success' | 'failure', detail: Record<string, unknown>): Promise<void> =>
     deps.audit.record({ at: deps.clock.now().toISOString(), source: 'airflow', actor: 'reconciler', resourceType, subject, action: action.kind, outcome, detail });
   try {
     const detail = await execute(action, deps);
-    audit('success', detail);
+    await audit('success', detail);
     return { action, ok: true };
   } catch (e) {
     const error = e instanceof Error ? e.message : String(e);
-    audit('failure', { error });
+    await audit('failure', { error });
     return { action, ok: false, error, transient: e instanceof AirflowError && e.transient, ...(e instanceof AirflowError ? { errorKind: e.kind } : {}) };
   }
 }
@@ -70,11 +70,11 @@ async function execute(action: Action, deps: ApplyDeps): Promise<Record<string, 
     case 'create-user': {
       const { username, email, firstName, lastName, roles, scimUserId, externalId } = action.user;
       await airflow.createUser({ username, email, firstName, lastName, roles, password: password() });
-      state.own(username, 'created', scimUserId, now(), externalId);
+      await state.own(username, 'created', scimUserId, now(), externalId);
       return { before: null, after: { email, firstName, lastName, roles }, scimUserId };
     }
     case 'adopt-user':
-      state.own(action.username, 'adopted', action.scimUserId, now(), action.externalId);
+      await state.own(action.username, 'adopted', action.scimUserId, now(), action.externalId);
       return { scimUserId: action.scimUserId, reason: action.reason };
     case 'update-user': {
       const change: AirflowUserChange = {};
@@ -86,20 +86,20 @@ async function execute(action: Action, deps: ApplyDeps): Promise<Record<string, 
         after[field] = c.after;
       }
       await airflow.updateUser(action.username, change);
-      if (action.adminRemoval) state.recordDeprovision(action.username, 'admin-removal', now());
-      else if (action.roleRemoval) state.recordDeprovision(action.username, 'role-removal', now());
+      if (action.adminRemoval) await state.recordDeprovision(action.username, 'admin-removal', now());
+      else if (action.roleRemoval) await state.recordDeprovision(action.username, 'role-removal', now());
       return { before, after };
     }
     case 'deprovision-user': {
       if (action.mode === 'delete') {
         await deleteTolerant(airflow, action.username);
-        state.disown(action.username);
+        await state.disown(action.username);
       } else {
         // No API can deactivate (airflow-api.md §1.3, §2.4): strip roles, rotate the password. Ownership stays, so a
         // reactivation in the IdP restores the roles.
         await airflow.updateUser(action.username, { roles: [], password: password() });
       }
-      state.recordDeprovision(action.username, 'deprovision', now());
+      await state.recordDeprovision(action.username, 'deprovision', now());
       return { before: { roles: action.rolesBefore }, after: action.mode === 'delete' ? null : { roles: [] }, mode: action.mode };
     }
   }

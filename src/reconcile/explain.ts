@@ -39,9 +39,9 @@ export interface Explanation {
 }
 
 /** query: a SCIM id, a SCIM userName or an Airflow username (both case-insensitive). */
-export function explainUser(query: string, deps: ExplainDeps): Explanation {
+export async function explainUser(query: string, deps: ExplainDeps): Promise<Explanation> {
   const { config } = deps;
-  const snapshot = deps.store.snapshot();
+  const snapshot = await deps.store.snapshot();
   const desired = desiredState(snapshot, {
     usernameTemplate: config.airflow.username,
     mappings: config.roles.mappings,
@@ -58,12 +58,12 @@ export function explainUser(query: string, deps: ExplainDeps): Explanation {
     snapshot.users.find((u) => u.data.userName.toLowerCase() === q) ??
     snapshot.users.find((u) => nameOf.get(u.id)?.toLowerCase() === q);
 
-  const owned = deps.state.owned();
+  const owned = await deps.state.owned();
   const ownershipOf = (username: string | null): OwnershipRecord | null =>
     username === null ? null : (owned.find((o) => o.username.toLowerCase() === username.toLowerCase()) ?? null);
-  const lastChangeOf = (username: string | null): AuditEntry | null => {
+  const lastChangeOf = async (username: string | null): Promise<AuditEntry | null> => {
     if (username === null) return null;
-    const entries = deps.audit.query({ subject: username, source: 'airflow' });
+    const entries = await deps.audit.query({ subject: username, source: 'airflow' });
     return entries.length > 0 ? entries[entries.length - 1] : null;
   };
 
@@ -84,7 +84,7 @@ export function explainUser(query: string, deps: ExplainDeps): Explanation {
     // Not in the IdP: maybe an Airflow account we still own.
     const ownership = ownershipOf(query.trim());
     const username = ownership?.username ?? null;
-    return { query, scimUser: null, groups: [], rules: [], airflowUsername: username, desired: null, excludedReason: 'no SCIM user matches', ownership, lastChange: lastChangeOf(username), airflowNow: nowOf(username, undefined) };
+    return { query, scimUser: null, groups: [], rules: [], airflowUsername: username, desired: null, excludedReason: 'no SCIM user matches', ownership, lastChange: await lastChangeOf(username), airflowNow: nowOf(username, undefined) };
   }
 
   const groups = groupsByUser(snapshot).get(user.id) ?? [];
@@ -115,7 +115,7 @@ export function explainUser(query: string, deps: ExplainDeps): Explanation {
     ...(excluded ? { excludedReason: excluded.reason } : {}),
     ...(collision ? { collision } : {}),
     ownership: ownershipOf(airflowUsername),
-    lastChange: lastChangeOf(airflowUsername),
+    lastChange: await lastChangeOf(airflowUsername),
     airflowNow: nowOf(airflowUsername, want?.email ?? primaryEmail(d.emails)),
   };
 }

@@ -53,7 +53,7 @@ export type BlockEvent = { kind: 'blocked'; reason: string; held: string[] } | {
 
 /** One reconcile at a time per database, across processes; acquire() waits or throws (the caller's policy). */
 export interface RunLock {
-  acquire(trigger: RunReport['trigger']): Promise<{ release(): void }>;
+  acquire(trigger: RunReport['trigger']): Promise<{ release(): Promise<void> }>;
 }
 
 export interface RunOptions {
@@ -135,12 +135,12 @@ export class Reconciler {
     const held = await this.deps.lock?.acquire(opts.trigger);
     try {
       // Another process (a CLI run) changed Airflow since our last run: diff the next change against a full read.
-      if (this.lastDesired && this.deps.state.lastRun()?.id !== this.lastOwnRunId) this.lastDesired = undefined;
+      if (this.lastDesired && (await this.deps.state.lastRun())?.id !== this.lastOwnRunId) this.lastDesired = undefined;
       const report = await this.run(opts);
       if (!report.dryRun) this.lastOwnRunId = report.id;
       return report;
     } finally {
-      held?.release();
+      await held?.release();
     }
   }
 
@@ -157,7 +157,7 @@ export class Reconciler {
     let transient: boolean | undefined;
 
     try {
-      const snapshot = store.snapshot();
+      const snapshot = await store.snapshot();
       seq = snapshot.seq;
       const desired = desiredState(snapshot, {
         usernameTemplate: config.airflow.username,
@@ -165,7 +165,7 @@ export class Reconciler {
         defaultRoles: config.roles.default,
         custom: config.roles.custom,
       });
-      const owned = ownershipMap(state);
+      const owned = await ownershipMap(state);
       if (opts.trigger !== 'change') this.refusedRoles.clear(); // scheduled, start-up and CLI runs try refused roles again
       const ctx: PlanContext = {
         owned,
@@ -203,9 +203,9 @@ export class Reconciler {
         const rest = planFor(planDesired, advanceObserved(observed, roleOutcomes));
         planned = { ...rest, actions: [...roleActions, ...rest.actions.filter((a) => !isRoleAction(a))] };
       }
-      const windowUsers = new Set(state.deprovisionedSince(new Date(started.getTime() - config.safety.window)));
+      const windowUsers = new Set(await state.deprovisionedSince(new Date(started.getTime() - config.safety.window)));
       // Decisions on held changes count only for the very change they were made on (heldKey).
-      const stored = heldDecisions(state);
+      const stored = await heldDecisions(state);
       const decisions = new Map<string, 'approve' | 'reject'>();
       for (const a of planned.actions.filter(isRisky)) {
         const d = stored[riskyUser(a)];
@@ -225,12 +225,12 @@ export class Reconciler {
         // Ownership of accounts deleted outside us is stale: a later local account of that name is not ours.
         if (full) {
           const present = new Set(observed.users.map((u) => u.username.toLowerCase()));
-          for (const key of owned.keys()) if (!present.has(key)) state.disown(key);
+          for (const key of owned.keys()) if (!present.has(key)) await state.disown(key);
         }
         // Bindings recorded before externalId was kept learn it from their own identity (the same SCIM id).
         for (const d of desired.users) {
           const o = owned.get(d.username.toLowerCase());
-          if (o && o.scimUserId === d.scimUserId && o.externalId === undefined && d.externalId !== undefined) state.own(o.username, o.how, o.scimUserId, clock.now(), d.externalId);
+          if (o && o.scimUserId === d.scimUserId && o.externalId === undefined && d.externalId !== undefined) await state.own(o.username, o.how, o.scimUserId, clock.now(), d.externalId);
         }
         const rest = verdict.allowed.filter((a) => !isRoleAction(a));
         outcomes = [...roleOutcomes, ...(await applyActions(rest, applyDeps, opts.onProgress))];
@@ -245,10 +245,10 @@ export class Reconciler {
           transient = failed.some((o) => o.transient === true);
           error = `${failed.length} of ${outcomes.length} action(s) failed; first: ${failed[0].action.kind} ${'username' in failed[0].action ? failed[0].action.username : failed[0].action.role}: ${failed[0].error ?? 'unknown error'}`;
         }
-        this.recordVerdict(verdict, started);
-        if (full) this.pruneDecisions(planned, outcomes);
-        if (full) this.recordCollisions(planned, started); // a targeted plan sees only the collisions it touched
-        if (failed.length === 0) this.recordSuccess(seq, result === 'blocked');
+        await this.recordVerdict(verdict, started);
+        if (full) await this.pruneDecisions(planned, outcomes);
+        if (full) await this.recordCollisions(planned, started); // a targeted plan sees only the collisions it touched
+        if (failed.length === 0) await this.recordSuccess(seq, result === 'blocked');
       }
     } catch (e) {
       result = 'failed';
@@ -270,8 +270,8 @@ export class Reconciler {
       ...(error !== undefined ? { error } : {}),
       ...(transient !== undefined ? { transient } : {}),
     };
-    report.id = state.saveRun(report);
-    this.summarise(report, started);
+    report.id = await state.saveRun(report);
+    await this.summarise(report, started);
     return report;
   }
 
@@ -279,30 +279,30 @@ export class Reconciler {
    * kv lastSuccess = {at, seq} of the last run that applied everything allowed. Lag is measured from the journal
    * time of the oldest change after the previous one; a blocked run does not count, so held changes keep lagging.
    */
-  private recordSuccess(seq: number, blocked: boolean): void {
+  private async recordSuccess(seq: number, blocked: boolean): Promise<void> {
     const { state, store, clock, metrics } = this.deps;
     if (blocked) return;
-    const previous = state.getKv(KV_LAST_SUCCESS);
+    const previous = await state.getKv(KV_LAST_SUCCESS);
     const prevSeq = previous ? ((JSON.parse(previous) as { seq?: number }).seq ?? 0) : 0;
     const now = clock.now();
     if (seq > prevSeq) {
-      const [oldest] = store.changesSince(prevSeq, 1);
+      const [oldest] = await store.changesSince(prevSeq, 1);
       if (oldest && oldest.seq <= seq) metrics?.onLag?.(Math.max(0, (now.getTime() - Date.parse(oldest.at)) / 1000));
     }
-    state.setKv(KV_LAST_SUCCESS, JSON.stringify({ at: now.toISOString(), seq: Math.max(seq, prevSeq) }));
+    await state.setKv(KV_LAST_SUCCESS, JSON.stringify({ at: now.toISOString(), seq: Math.max(seq, prevSeq) }));
   }
 
   /** Audits each username collision once, when it appears (plan drift and metric report it on every run). */
-  private recordCollisions(p: Plan, at: Date): void {
+  private async recordCollisions(p: Plan, at: Date): Promise<void> {
     const { state, audit } = this.deps;
     const now = p.drift.flatMap((d) => (d.kind === 'username-collision' ? [d] : []));
     const key = (d: { username: string; scimUserIds: string[] }) => `${d.username.toLowerCase()} ${d.scimUserIds.join(' ')}`;
-    const before = new Set(JSON.parse(state.getKv(KV_COLLISIONS) ?? '[]') as string[]);
+    const before = new Set(JSON.parse((await state.getKv(KV_COLLISIONS)) ?? '[]') as string[]);
     for (const d of now) {
       if (before.has(key(d))) continue;
-      audit.record({ at: at.toISOString(), source: 'airflow', actor: 'reconciler', subject: d.username, action: 'username-collision', outcome: 'failure', detail: { scimUserIds: d.scimUserIds, note: d.note } });
+      await audit.record({ at: at.toISOString(), source: 'airflow', actor: 'reconciler', subject: d.username, action: 'username-collision', outcome: 'failure', detail: { scimUserIds: d.scimUserIds, note: d.note } });
     }
-    state.setKv(KV_COLLISIONS, now.length ? JSON.stringify(now.map(key)) : null);
+    await state.setKv(KV_COLLISIONS, now.length ? JSON.stringify(now.map(key)) : null);
   }
 
   /** Keeps the held verdict in kv for /readyz and the CLI; audits a block when it starts or changes. */
@@ -310,9 +310,9 @@ export class Reconciler {
    * An approval is used once its change applied; a rejection lasts while the same change is proposed. When the
    * IdP state changes (another change, or none), the decision is dropped and the limits decide again.
    */
-  private pruneDecisions(planned: Plan, outcomes: ActionOutcome[]): void {
+  private async pruneDecisions(planned: Plan, outcomes: ActionOutcome[]): Promise<void> {
     const { state } = this.deps;
-    const stored = heldDecisions(state);
+    const stored = await heldDecisions(state);
     if (Object.keys(stored).length === 0) return;
     const current = new Map(planned.actions.filter(isRisky).map((a) => [riskyUser(a), heldKey(a)]));
     const applied = new Set(outcomes.filter((o) => o.ok && isRisky(o.action)).map((o) => riskyUser(o.action)));
@@ -322,28 +322,28 @@ export class Reconciler {
       if (d.decision === 'approve' && applied.has(user)) continue;
       kept[user] = d;
     }
-    saveHeldDecisions(state, kept);
+    await saveHeldDecisions(state, kept);
   }
 
-  private recordVerdict(verdict: SafetyVerdict, at: Date): void {
+  private async recordVerdict(verdict: SafetyVerdict, at: Date): Promise<void> {
     const { state, audit } = this.deps;
     if (!verdict.blocked) {
-      if (state.getKv(KV_BLOCKED) !== undefined) this.deps.onBlockChange?.({ kind: 'released' });
-      state.setKv(KV_BLOCKED, null);
+      if ((await state.getKv(KV_BLOCKED)) !== undefined) this.deps.onBlockChange?.({ kind: 'released' });
+      await state.setKv(KV_BLOCKED, null);
       return;
     }
     const held = verdict.held.map((a) => ('username' in a ? a.username : a.role));
     const heldChanges = Object.fromEntries(verdict.held.map((a) => [riskyUser(a), { key: heldKey(a), change: describeHeld(a) }]));
-    const previous = state.getKv(KV_BLOCKED);
+    const previous = await state.getKv(KV_BLOCKED);
     const heldBefore = previous ? (JSON.parse(previous) as { held?: string[] }).held : undefined;
-    state.setKv(KV_BLOCKED, JSON.stringify({ at: at.toISOString(), ...verdict.blocked, held, heldChanges }));
+    await state.setKv(KV_BLOCKED, JSON.stringify({ at: at.toISOString(), ...verdict.blocked, held, heldChanges }));
     if (JSON.stringify(heldBefore) !== JSON.stringify(held)) {
       this.deps.onBlockChange?.({ kind: 'blocked', reason: verdict.blocked.reason, held });
-      audit.record({ at: at.toISOString(), source: 'airflow', actor: 'reconciler', action: 'blocked', outcome: 'failure', detail: { ...verdict.blocked, held } });
+      await audit.record({ at: at.toISOString(), source: 'airflow', actor: 'reconciler', action: 'blocked', outcome: 'failure', detail: { ...verdict.blocked, held } });
     }
   }
 
-  private summarise(report: RunReport, started: Date): void {
+  private async summarise(report: RunReport, started: Date): Promise<void> {
     const { logger, metrics } = this.deps;
     const counts: Record<string, number> = {};
     for (const a of report.plan.actions) counts[a.kind] = (counts[a.kind] ?? 0) + 1;
@@ -372,7 +372,7 @@ export class Reconciler {
     if (report.result !== 'failed') {
       for (const kind of DRIFT_KINDS) metrics?.onDrift?.(kind, report.plan.drift.filter((d) => d.kind === kind).length);
     }
-    metrics?.onPending?.(pendingChanges(this.deps.store, this.deps.state));
+    if (metrics?.onPending) metrics.onPending(await pendingChanges(this.deps.store, this.deps.state));
     metrics?.onRun?.(report);
   }
 }

@@ -7,6 +7,6 @@ export type { DeprovisionKind, LastRunQuery, OwnershipRecord } from '../store/re
 export type ReconcileState = StoredState<RunReport>;
 
 /** Lower-cased username → record, the shape plan() takes. */
-export function ownershipMap(state: Pick<ReconcileState, 'owned'>): Map<string, OwnershipRecord> {
-  return new Map(state.owned().map((r) => [r.username.toLowerCase(), r]));
+export async function ownershipMap(state: Pick<ReconcileState, 'owned'>): Promise<Map<string, OwnershipRecord>> {
+  return new Map((await state.owned()).map((r) => [r.username.toLowerCase(), r]));
 }

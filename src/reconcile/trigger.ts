@@ -36,7 +36,10 @@ export class ReconcileLoop {
   private pollTimer: NodeJS.Timeout | null = null;
   private cronTask: ScheduledTask | null = null;
   private firstChangeAt: number | null = null;
-  private seenSeq = 0;
+  /** The journal position last seen; null until the first read after start(). */
+  private seenSeq: number | null = null;
+  /** The journal read in flight: a poll never starts while one runs (a slow database skips ticks instead). */
+  private polling: Promise<void> | null = null;
   private backoff: number;
 
   constructor(private readonly deps: LoopDeps) {
@@ -46,7 +49,8 @@ export class ReconcileLoop {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    this.seenSeq = this.deps.store.latestSeq();
+    this.seenSeq = null;
+    this.poll(); // reads the starting position now; only changes after it wake the loop
     this.pollTimer = setInterval(() => this.poll(), this.deps.pollInterval ?? 100);
     this.pollTimer.unref();
     this.cronTask = schedule(this.deps.config.schedule, () => this.request('schedule'), { name: 'reconcile', noOverlap: true });
@@ -54,7 +58,7 @@ export class ReconcileLoop {
     if (this.deps.runAtStart ?? true) this.request('startup');
   }
 
-  /** Stops timers and the schedule, then waits for the current run. */
+  /** Stops timers and the schedule, then waits for the journal read in flight and the current run. */
   async stop(): Promise<void> {
     this.stopped = true;
     for (const t of [this.debounceTimer, this.retryTimer]) if (t) clearTimeout(t);
@@ -63,6 +67,7 @@ export class ReconcileLoop {
     this.pending = null;
     await this.cronTask?.destroy();
     this.cronTask = null;
+    await this.polling;
     await this.running;
   }
 
@@ -88,11 +93,26 @@ export class ReconcileLoop {
     return this.running !== null;
   }
 
+  /** One journal read at a time; a failed read is logged and the next tick tries again. */
   private poll(): void {
-    const latest = this.deps.store.latestSeq();
-    if (latest > this.seenSeq) {
-      this.seenSeq = latest;
-      this.notifyChange();
+    if (this.polling || this.stopped) return;
+    this.polling = this.readJournal().finally(() => {
+      this.polling = null;
+    });
+  }
+
+  private async readJournal(): Promise<void> {
+    try {
+      const latest = await this.deps.store.latestSeq();
+      if (this.seenSeq === null) this.seenSeq = latest;
+      else if (latest > this.seenSeq) {
+        this.seenSeq = latest;
+        this.notifyChange();
+      }
+    } catch (e) {
+      // Without a starting position, any change found later wakes a run: one run too many, never one too few.
+      this.seenSeq ??= 0;
+      if (!this.stopped) this.deps.logger.error('could not read the change journal', { component: 'reconcile', error: (e as Error).message });
     }
   }
 

@@ -15,13 +15,13 @@ export interface HeldDecision {
   at: string;
 }
 
-export function heldDecisions(state: Pick<ReconcileState, 'getKv'>): Record<string, HeldDecision> {
-  const raw = state.getKv(KV_HELD_DECISIONS);
+export async function heldDecisions(state: Pick<ReconcileState, 'getKv'>): Promise<Record<string, HeldDecision>> {
+  const raw = await state.getKv(KV_HELD_DECISIONS);
   return raw ? (JSON.parse(raw) as Record<string, HeldDecision>) : {};
 }
 
-export function saveHeldDecisions(state: Pick<ReconcileState, 'setKv'>, decisions: Record<string, HeldDecision>): void {
-  state.setKv(KV_HELD_DECISIONS, Object.keys(decisions).length ? JSON.stringify(decisions) : null);
+export async function saveHeldDecisions(state: Pick<ReconcileState, 'setKv'>, decisions: Record<string, HeldDecision>): Promise<void> {
+  await state.setKv(KV_HELD_DECISIONS, Object.keys(decisions).length ? JSON.stringify(decisions) : null);
 }
 
 export interface BlockedView {
@@ -37,20 +37,20 @@ export interface BlockedView {
  * What every process sees of the reconciler, read from the database so that a run in any process (service or CLI)
  * shows at once in `status`, /readyz and /metrics. One definition each.
  */
-export function lastSuccess(state: Pick<ReconcileState, 'getKv'>): { at: string; seq: number } | undefined {
-  const raw = state.getKv(KV_LAST_SUCCESS);
+export async function lastSuccess(state: Pick<ReconcileState, 'getKv'>): Promise<{ at: string; seq: number } | undefined> {
+  const raw = await state.getKv(KV_LAST_SUCCESS);
   if (!raw) return undefined;
   const v = JSON.parse(raw) as { at: string; seq?: number };
   return { at: v.at, seq: v.seq ?? 0 };
 }
 
 /** SCIM changes (journal entries) not yet covered by a run that applied everything it was allowed to. */
-export function pendingChanges(store: Pick<IdentityStore, 'latestSeq'>, state: Pick<ReconcileState, 'getKv'>): number {
-  return Math.max(0, store.latestSeq() - (lastSuccess(state)?.seq ?? 0));
+export async function pendingChanges(store: Pick<IdentityStore, 'latestSeq'>, state: Pick<ReconcileState, 'getKv'>): Promise<number> {
+  return Math.max(0, (await store.latestSeq()) - ((await lastSuccess(state))?.seq ?? 0));
 }
 
 /** The held verdict while the safety limits hold deprovisions back. */
-export function blockedView(state: Pick<ReconcileState, 'getKv'>): BlockedView | undefined {
-  const raw = state.getKv(KV_BLOCKED);
+export async function blockedView(state: Pick<ReconcileState, 'getKv'>): Promise<BlockedView | undefined> {
+  const raw = await state.getKv(KV_BLOCKED);
   return raw ? (JSON.parse(raw) as BlockedView) : undefined;
 }

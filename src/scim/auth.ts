@@ -86,9 +86,10 @@ export class FailureWindow {
  */
 export function createAuthMiddleware(opts: AuthOptions): RequestHandler {
   const failures = new FailureWindow(opts.authFailures.limit, opts.authFailures.window);
-  return (req, res, next) => {
+  // Express 5 passes a rejected promise (the token store failing) to the error handler: a 500, never a 401.
+  return async (req, res, next) => {
     const token = presentedToken(req.get('authorization'));
-    const result = token === undefined ? ({ error: 'missing' } as const) : opts.tokens.verify(token);
+    const result = token === undefined ? ({ error: 'missing' } as const) : await opts.tokens.verify(token);
     if ('name' in result) {
       res.locals.actor = result.name;
       return next();

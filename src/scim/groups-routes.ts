@@ -13,6 +13,7 @@ import {
   paramsOf,
   rejectOtherId,
   sendResource,
+  updateOptions,
   urlBase,
   writeContext,
   writeOptions,
@@ -24,8 +25,8 @@ import { groupToScim, listResponse, type ScimResource } from './serialize';
  * GET /Groups and POST /Groups/.search. excludedAttributes=members (Entra, RFC 7644 §3.9) means the store is
  * asked for members:false, so member lists are never loaded.
  */
-export function listGroups(deps: ScimRouteDeps, req: Request, parsed: ParsedList): ScimResource {
-  const page = deps.store.listGroups(parsed.query, { members: wantsMembers(parsed.projection) });
+export async function listGroups(deps: ScimRouteDeps, req: Request, parsed: ParsedList): Promise<ScimResource> {
+  const page = await deps.store.listGroups(parsed.query, { members: wantsMembers(parsed.projection) });
   const url = urlBase(req, deps);
   return listResponse(
     page.resources.map((g) => project(groupToScim(g, url), 'Group', parsed.projection)),
@@ -40,41 +41,41 @@ const hasKey = (body: Record<string, unknown>, key: string) => Object.keys(body)
 export function groupsRoutes(deps: ScimRouteDeps): Router {
   const router = Router();
   const limits = deps.config.scim;
-  const version = (id: string) => () => deps.store.getGroup(id, { members: false })?.meta.version;
+  const version = (id: string) => async () => (await deps.store.getGroup(id, { members: false }))?.meta.version;
   const render = (req: Request, rec: GroupRecord, projection: Projection) => project(groupToScim(rec, urlBase(req, deps)), 'Group', projection);
   /** Re-reads the written group with members when the response shows them. */
-  const reread = (rec: GroupRecord, projection: Projection): GroupRecord => {
+  const reread = async (rec: GroupRecord, projection: Projection): Promise<GroupRecord> => {
     if (!wantsMembers(projection) || rec.members) return rec;
-    return deps.store.getGroup(rec.id, { members: true }) ?? rec;
+    return (await deps.store.getGroup(rec.id, { members: true })) ?? rec;
   };
 
   router
     .route('/.search')
-    .post((req, res) => {
-      res.json(listGroups(deps, req, parseListParams(searchBodyParams(req.body), ['Group'], limits)));
+    .post(async (req, res) => {
+      res.json(await listGroups(deps, req, parseListParams(searchBodyParams(req.body), ['Group'], limits)));
     })
     .all(methodNotAllowed('POST'));
 
   router
     .route('/')
-    .get((req, res) => {
-      res.json(listGroups(deps, req, parseListParams(paramsOf(req), ['Group'], limits)));
+    .get(async (req, res) => {
+      res.json(await listGroups(deps, req, parseListParams(paramsOf(req), ['Group'], limits)));
     })
-    .post((req, res) => {
+    .post(async (req, res) => {
       const { data, memberIds } = normalizeGroup(bodyObject(req));
       const projection = parseProjection(paramsOf(req));
-      const rec = deps.store.createGroup(data, memberIds, writeContext(req, res));
+      const rec = await deps.store.createGroup(data, memberIds, writeContext(req, res));
       changed(deps, res);
-      sendResource(res, 201, render(req, reread(rec, projection), projection), { created: true });
+      sendResource(res, 201, render(req, await reread(rec, projection), projection), { created: true });
     })
     .all(methodNotAllowed('GET', 'POST'));
 
   router
     .route('/:id')
-    .get((req, res) => {
+    .get(async (req, res) => {
       const id = req.params.id;
       const projection = parseProjection(paramsOf(req));
-      const rec = deps.store.getGroup(id, { members: wantsMembers(projection) });
+      const rec = await deps.store.getGroup(id, { members: wantsMembers(projection) });
       if (!rec) throw notFound('Group', id);
       if (notModified(req, rec.meta.version)) {
         res.set('ETag', `W/"${rec.meta.version}"`).status(304).end();
@@ -82,7 +83,7 @@ export function groupsRoutes(deps: ScimRouteDeps): Router {
       }
       sendResource(res, 200, render(req, rec, projection));
     })
-    .put((req, res) => {
+    .put(async (req, res) => {
       // RFC 7644 §3.5.1 full replace. A PUT without a members attribute keeps the members: wiping them would
       // strip Airflow roles, and RFC 7644 §3.5.1 lets the server keep values it is not given.
       const id = req.params.id;
@@ -91,27 +92,30 @@ export function groupsRoutes(deps: ScimRouteDeps): Router {
       const { data, memberIds } = normalizeGroup(body);
       const change: GroupChange = hasKey(body, 'members') ? { data, memberOps: [{ op: 'replace', ids: memberIds }] } : { data };
       const projection = parseProjection(paramsOf(req));
-      const rec = deps.store.updateGroup(id, () => change, writeContext(req, res), writeOptions(req, version(id)));
+      const opts = await updateOptions(req, 'replace', version(id));
+      const rec = await deps.store.updateGroup(id, () => change, writeContext(req, res), opts);
       changed(deps, res);
-      sendResource(res, 200, render(req, reread(rec, projection), projection));
+      sendResource(res, 200, render(req, await reread(rec, projection), projection));
     })
-    .patch((req, res) => {
+    .patch(async (req, res) => {
       // RFC 7644 §3.5.2: 204 (what Entra wants) unless the client asked for attributes back.
       const id = req.params.id;
       const body = bodyObject(req);
       const params = paramsOf(req);
-      const rec = deps.store.updateGroup(id, (cur) => planGroupPatch(cur.data, body, id), writeContext(req, res), writeOptions(req, version(id)));
+      const opts = await updateOptions(req, 'patch', version(id));
+      const rec = await deps.store.updateGroup(id, (cur) => planGroupPatch(cur.data, body, id), writeContext(req, res), opts);
       changed(deps, res);
       if (params.attributes === undefined && params.excludedattributes === undefined) {
         res.set('ETag', `W/"${rec.meta.version}"`).status(204).end();
         return;
       }
       const projection = parseProjection(params);
-      sendResource(res, 200, render(req, reread(rec, projection), projection));
+      sendResource(res, 200, render(req, await reread(rec, projection), projection));
     })
-    .delete((req, res) => {
+    .delete(async (req, res) => {
       const id = req.params.id;
-      deps.store.deleteGroup(id, writeContext(req, res), writeOptions(req, version(id)));
+      const opts = await writeOptions(req, version(id));
+      await deps.store.deleteGroup(id, writeContext(req, res), opts);
       changed(deps, res);
       res.status(204).end();
     })

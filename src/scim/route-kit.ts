@@ -4,7 +4,7 @@ import { longArray } from '../core/json';
 import { MAX_MULTI_VALUES } from '../core/limits';
 import type { Logger } from '../logger';
 import type { AuditLog } from '../store/audit-types';
-import type { IdentityStore, WriteContext, WriteOptions } from '../store/types';
+import type { IdentityStore, UpdateOptions, WriteContext, WriteOptions } from '../store/types';
 import type { Config } from '../config/schema';
 import { badRequest, ScimError } from './errors';
 import { queryParams } from './list-query';
@@ -80,14 +80,22 @@ function entityTags(header: string): { any: boolean; versions: number[] } {
  * RFC 7644 §3.14 If-Match → the store's ifMatch. `current` is asked only when several tags are listed.
  * An unparseable tag can match nothing, so it becomes version 0 (never issued): a 412.
  */
-export function writeOptions(req: Request, current: () => number | undefined): WriteOptions {
+export async function writeOptions(req: Request, current: () => Promise<number | undefined>): Promise<WriteOptions> {
   const header = req.get('if-match');
   if (!header) return {};
   const { any, versions } = entityTags(header);
   if (any) return {};
   if (versions.length <= 1) return { ifMatch: versions[0] ?? 0 };
-  const now = current();
+  const now = await current();
   return { ifMatch: now !== undefined && versions.includes(now) ? now : versions[0] };
+}
+
+/**
+ * writeOptions for an update, which says what it is: PUT a replace (RFC 7644 §3.5.1), PATCH a patch (§3.5.2).
+ * The store journals and audits it as such.
+ */
+export async function updateOptions(req: Request, kind: NonNullable<UpdateOptions['kind']>, current: () => Promise<number | undefined>): Promise<UpdateOptions> {
+  return { ...(await writeOptions(req, current)), kind };
 }
 
 /** RFC 7644 §3.14 If-None-Match on GET: true when the client's copy is current (answer 304). */

@@ -95,12 +95,12 @@ const isWrite = (req: Request, path: string) =>
   ['POST', 'PUT', 'PATCH', 'DELETE'].includes(req.method) && !path.toLowerCase().endsWith('/.search') && /^\/(users|groups)(\/|$)/i.test(path);
 
 /** Failed writes are audited too (successful ones are audited by the store). */
-function auditFailure(deps: ScimRouterDeps, req: Request, res: Response, err: ScimError): void {
+async function auditFailure(deps: ScimRouterDeps, req: Request, res: Response, err: ScimError): Promise<void> {
   const path = scimPath(req, res);
   if (!isWrite(req, path) || res.locals.actor === undefined) return;
   const [, type, id] = path.split('/');
   try {
-    deps.audit.record({
+    await deps.audit.record({
       at: deps.clock.now().toISOString(),
       source: 'scim',
       actor: String(res.locals.actor),
@@ -120,7 +120,10 @@ function auditFailure(deps: ScimRouterDeps, req: Request, res: Response, err: Sc
   }
 }
 
-/** The one error middleware: SCIM errors as they are; anything else a 500 with only a correlation id. */
+/**
+ * The one error middleware: SCIM errors as they are; anything else a 500 with only a correlation id. The handlers
+ * are async and not wrapped: Express 5 passes a rejected promise to next(err), so every error is mapped here, once.
+ */
 function errorHandler(deps: ScimRouterDeps): ErrorRequestHandler {
   return (err, req, res, next) => {
     if (res.headersSent) return next(err);
@@ -132,29 +135,30 @@ function errorHandler(deps: ScimRouterDeps): ErrorRequestHandler {
       scim = new ScimError(500, `internal error; correlation id ${requestId}`);
     }
     res.set(scim.headers).set('Content-Type', SCIM_CONTENT_TYPE).status(scim.status).json(scim.toBody());
-    auditFailure(deps, req, res, scim);
+    // After the answer, as before; auditFailure logs its own failure, so it never rejects.
+    void auditFailure(deps, req, res, scim);
   };
 }
 
 /** POST /.search at the root (RFC 7644 §3.4.3): users, then groups, paged as one list. */
 function rootSearch(deps: ScimRouterDeps): RequestHandler {
-  return (req, res) => {
+  return async (req, res) => {
     const parsed = parseListParams(searchBodyParams(req.body), ['User', 'Group'], deps.config.scim);
     const { startIndex, count } = parsed.query;
     // An attribute that exists on only one resource type matches nothing on the other.
-    const tryList = (fn: () => ScimResource): ScimResource | InvalidQueryError => {
+    const tryList = async (fn: () => Promise<ScimResource>): Promise<ScimResource | InvalidQueryError> => {
       try {
-        return fn();
+        return await fn();
       } catch (err) {
         if (err instanceof InvalidQueryError && parsed.query.filter) return err;
         throw err;
       }
     };
-    const users = tryList(() => listUsers(deps, req, parsed));
+    const users = await tryList(() => listUsers(deps, req, parsed));
     const usersTotal = users instanceof InvalidQueryError ? 0 : (users.totalResults as number);
     const userItems = users instanceof InvalidQueryError ? [] : (users.Resources as ScimResource[]);
     const groupQuery = { startIndex: Math.max(1, startIndex - usersTotal), count: Math.max(0, count - userItems.length) };
-    const groups = tryList(() => listGroups(deps, req, { ...parsed, query: { ...parsed.query, ...groupQuery } }));
+    const groups = await tryList(() => listGroups(deps, req, { ...parsed, query: { ...parsed.query, ...groupQuery } }));
     if (users instanceof InvalidQueryError && groups instanceof InvalidQueryError) throw users;
     const groupsTotal = groups instanceof InvalidQueryError ? 0 : (groups.totalResults as number);
     const groupItems = groups instanceof InvalidQueryError ? [] : (groups.Resources as ScimResource[]);

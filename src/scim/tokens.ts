@@ -30,8 +30,11 @@ export const TOKEN_CACHE_MS = 1000;
 export class TokenService {
   private readonly bootstrapHash: Buffer | null;
   private readonly lastTouch = new Map<string, number>();
-  /** Every token record, read at most once per TOKEN_CACHE_MS; this process's own create/revoke drops it at once. */
-  private cache?: { records: TokenRecord[]; readAtMs: number };
+  /**
+   * Every token record, read at most once per TOKEN_CACHE_MS; this process's own create/revoke drops it at once.
+   * It holds the read itself, so requests arriving while it runs share one read; a failed read is not kept.
+   */
+  private cache?: { records: Promise<TokenRecord[]>; readAtMs: number };
 
   constructor(
     private readonly store: TokenStore,
@@ -41,7 +44,7 @@ export class TokenService {
     this.bootstrapHash = bootstrapToken ? sha256(bootstrapToken) : null;
   }
 
-  create(name: string, expiresInMs?: number): CreatedToken {
+  async create(name: string, expiresInMs?: number): Promise<CreatedToken> {
     const trimmed = name.trim();
     if (!trimmed) throw new Error('a token needs a name');
     if (trimmed.toLowerCase() === BOOTSTRAP_TOKEN_NAME) throw new TokenExistsError(trimmed);
@@ -49,39 +52,40 @@ export class TokenService {
     const now = this.clock.now();
     const secret = 'scim_' + randomBytes(32).toString('base64url');
     const expiresAt = expiresInMs === undefined ? undefined : new Date(now.getTime() + expiresInMs).toISOString();
-    this.store.create({ name: trimmed, hash: sha256(secret).toString('hex'), created: now.toISOString(), ...(expiresAt ? { expiresAt } : {}) });
+    await this.store.create({ name: trimmed, hash: sha256(secret).toString('hex'), created: now.toISOString(), ...(expiresAt ? { expiresAt } : {}) });
     this.cache = undefined;
     return { name: trimmed, secret, ...(expiresAt ? { expiresAt } : {}) };
   }
 
-  list(): TokenInfo[] {
+  async list(): Promise<TokenInfo[]> {
     const now = this.clock.now().toISOString();
-    return this.store.list().map((rec) => ({ ...rec, status: statusOf(rec, now) }));
+    return (await this.store.list()).map((rec) => ({ ...rec, status: statusOf(rec, now) }));
   }
 
   /** false when there is no active token of that name. */
-  revoke(name: string): boolean {
+  async revoke(name: string): Promise<boolean> {
     this.lastTouch.delete(name);
+    const revoked = await this.store.revoke(name, this.clock.now().toISOString());
     this.cache = undefined;
-    return this.store.revoke(name, this.clock.now().toISOString());
+    return revoked;
   }
 
   /**
    * Constant-time check: the presented secret's digest is compared with timingSafeEqual against every active
    * token and the bootstrap token, without stopping at the first match.
    */
-  verify(presented: string): VerifyResult {
+  async verify(presented: string): Promise<VerifyResult> {
     const now = this.clock.now();
     const at = now.toISOString();
     const digest = sha256(presented);
     let match: string | undefined;
-    const records = this.records(now.getTime());
+    const records = await this.records(now.getTime());
     for (const rec of records.filter((r) => statusOf(r, at) === 'active')) {
       if (equalDigest(digest, Buffer.from(rec.hash, 'hex')) && match === undefined) match = rec.name;
     }
     const bootstrap = this.bootstrapHash !== null && equalDigest(digest, this.bootstrapHash);
     if (match !== undefined) {
-      this.touch(match, now.getTime(), at);
+      await this.touch(match, now.getTime(), at);
       return { name: match };
     }
     if (bootstrap) return { name: BOOTSTRAP_TOKEN_NAME };
@@ -94,16 +98,22 @@ export class TokenService {
   }
 
   /** Token records from memory, read again from the store once TOKEN_CACHE_MS has passed (no SQLite read per request). */
-  private records(ms: number): TokenRecord[] {
-    if (!this.cache || ms - this.cache.readAtMs >= TOKEN_CACHE_MS || ms < this.cache.readAtMs) this.cache = { records: this.store.list(), readAtMs: ms };
+  private records(ms: number): Promise<TokenRecord[]> {
+    if (!this.cache || ms - this.cache.readAtMs >= TOKEN_CACHE_MS || ms < this.cache.readAtMs) {
+      const cache = { records: this.store.list(), readAtMs: ms };
+      this.cache = cache;
+      cache.records.catch(() => {
+        if (this.cache === cache) this.cache = undefined; // the caller sees the error; the next request reads again
+      });
+    }
     return this.cache.records;
   }
 
-  private touch(name: string, ms: number, at: string): void {
+  private async touch(name: string, ms: number, at: string): Promise<void> {
     const last = this.lastTouch.get(name);
     if (last !== undefined && ms - last < TOUCH_INTERVAL_MS) return;
     this.lastTouch.set(name, ms);
-    this.store.touch(name, at);
+    await this.store.touch(name, at);
   }
 }
 

@@ -11,6 +11,7 @@ import {
   paramsOf,
   rejectOtherId,
   sendResource,
+  updateOptions,
   urlBase,
   userBodyObject,
   writeContext,
@@ -24,82 +25,91 @@ import { methodNotAllowed } from './method-not-allowed';
 export function userSerializer(deps: ScimRouteDeps, url: UrlBase, projection: Projection) {
   const withGroups = wants(projection, 'User', 'groups');
   const names = new Map<string, string | undefined>();
-  const groupsOf = (userId: string): GroupRef[] =>
-    deps.store.groupsOfUser(userId).map((gid) => {
-      if (!names.has(gid)) names.set(gid, deps.store.getGroup(gid, { members: false })?.data.displayName);
+  const groupsOf = async (userId: string): Promise<GroupRef[]> => {
+    const refs: GroupRef[] = [];
+    for (const gid of await deps.store.groupsOfUser(userId)) {
+      if (!names.has(gid)) names.set(gid, (await deps.store.getGroup(gid, { members: false }))?.data.displayName);
       const display = names.get(gid);
-      return display === undefined ? { value: gid } : { value: gid, display };
-    });
-  return (rec: UserRecord): ScimResource => project(userToScim(rec, url, withGroups ? groupsOf(rec.id) : undefined), 'User', projection);
+      refs.push(display === undefined ? { value: gid } : { value: gid, display });
+    }
+    return refs;
+  };
+  return async (rec: UserRecord): Promise<ScimResource> =>
+    project(userToScim(rec, url, withGroups ? await groupsOf(rec.id) : undefined), 'User', projection);
 }
 
 /** GET /Users and POST /Users/.search (RFC 7644 §3.4.2, §3.4.3): no match is a 200 with an empty list. */
-export function listUsers(deps: ScimRouteDeps, req: Request, parsed: ParsedList): ScimResource {
-  const page = deps.store.listUsers(parsed.query);
+export async function listUsers(deps: ScimRouteDeps, req: Request, parsed: ParsedList): Promise<ScimResource> {
+  const page = await deps.store.listUsers(parsed.query);
   const toScim = userSerializer(deps, urlBase(req, deps), parsed.projection);
-  return listResponse(page.resources.map(toScim), page.totalResults, parsed.query.startIndex);
+  const resources: ScimResource[] = [];
+  for (const rec of page.resources) resources.push(await toScim(rec)); // one at a time: the group-name cache is shared
+  return listResponse(resources, page.totalResults, parsed.query.startIndex);
 }
 
 /** /Users (RFC 7644 §3.2–§3.6). */
 export function usersRoutes(deps: ScimRouteDeps): Router {
   const router = Router();
   const limits = deps.config.scim;
-  const version = (id: string) => () => deps.store.getUser(id)?.meta.version;
+  const version = (id: string) => async () => (await deps.store.getUser(id))?.meta.version;
   const respond = (req: Request, rec: UserRecord) => userSerializer(deps, urlBase(req, deps), parseProjection(paramsOf(req)))(rec);
 
   router
     .route('/.search')
-    .post((req, res) => {
-      res.json(listUsers(deps, req, parseListParams(searchBodyParams(req.body), ['User'], limits)));
+    .post(async (req, res) => {
+      res.json(await listUsers(deps, req, parseListParams(searchBodyParams(req.body), ['User'], limits)));
     })
     .all(methodNotAllowed('POST'));
 
   router
     .route('/')
-    .get((req, res) => {
-      res.json(listUsers(deps, req, parseListParams(paramsOf(req), ['User'], limits)));
+    .get(async (req, res) => {
+      res.json(await listUsers(deps, req, parseListParams(paramsOf(req), ['User'], limits)));
     })
-    .post((req, res) => {
+    .post(async (req, res) => {
       const data = normalizeUser(userBodyObject(req));
-      const rec = deps.store.createUser(data, writeContext(req, res));
+      const rec = await deps.store.createUser(data, writeContext(req, res));
       changed(deps, res);
-      sendResource(res, 201, respond(req, rec), { created: true });
+      sendResource(res, 201, await respond(req, rec), { created: true });
     })
     .all(methodNotAllowed('GET', 'POST'));
 
   router
     .route('/:id')
-    .get((req, res) => {
+    .get(async (req, res) => {
       const id = req.params.id;
-      const rec = deps.store.getUser(id);
+      const rec = await deps.store.getUser(id);
       if (!rec) throw notFound('User', id);
       if (notModified(req, rec.meta.version)) {
         res.set('ETag', `W/"${rec.meta.version}"`).status(304).end();
         return;
       }
-      sendResource(res, 200, respond(req, rec));
+      sendResource(res, 200, await respond(req, rec));
     })
-    .put((req, res) => {
+    .put(async (req, res) => {
       // RFC 7644 §3.5.1: full replace; id and meta in the body are read-only and ignored.
       const id = req.params.id;
       const body = userBodyObject(req);
       rejectOtherId(body, id);
       const data = normalizeUser(body);
-      const rec = deps.store.updateUser(id, () => data, writeContext(req, res), writeOptions(req, version(id)));
+      const opts = await updateOptions(req, 'replace', version(id));
+      const rec = await deps.store.updateUser(id, () => data, writeContext(req, res), opts);
       changed(deps, res);
-      sendResource(res, 200, respond(req, rec));
+      sendResource(res, 200, await respond(req, rec));
     })
-    .patch((req, res) => {
+    .patch(async (req, res) => {
       // RFC 7644 §3.5.2: atomic; the store runs the pure patch inside its transaction. Entra wants 200 + body.
       const id = req.params.id;
       const body = userBodyObject(req);
-      const rec = deps.store.updateUser(id, (cur) => applyUserPatch(cur.data, body, id), writeContext(req, res), writeOptions(req, version(id)));
+      const opts = await updateOptions(req, 'patch', version(id));
+      const rec = await deps.store.updateUser(id, (cur) => applyUserPatch(cur.data, body, id), writeContext(req, res), opts);
       changed(deps, res);
-      sendResource(res, 200, respond(req, rec));
+      sendResource(res, 200, await respond(req, rec));
     })
-    .delete((req, res) => {
+    .delete(async (req, res) => {
       const id = req.params.id;
-      deps.store.deleteUser(id, writeContext(req, res), writeOptions(req, version(id)));
+      const opts = await writeOptions(req, version(id));
+      await deps.store.deleteUser(id, writeContext(req, res), opts);
       changed(deps, res);
       res.status(204).end();
     })

@@ -7,13 +7,13 @@ import type { Container } from './container';
 export async function buildAccessReport(c: Pick<Container, 'airflow' | 'store' | 'config' | 'audit' | 'clock' | 'state'>): Promise<AccessReport> {
   if (!c.airflow) throw new Error('the access report reads Airflow: set AIRFLOW_URL (and the service account)');
   const [users, roles, info] = await Promise.all([c.airflow.listUsers(), c.airflow.listRoles(), c.airflow.info()]);
-  const snapshot = c.store.snapshot();
+  const snapshot = await c.store.snapshot();
   const cfg = c.config;
   const desired = desiredState(snapshot, { usernameTemplate: cfg.airflow.username, mappings: cfg.roles.mappings, defaultRoles: cfg.roles.default, custom: cfg.roles.custom });
   const lastAirflowChange = new Map<string, string>();
-  for (const e of c.audit.query({ source: 'airflow' })) if (e.subject && e.outcome === 'success') lastAirflowChange.set(e.subject.toLowerCase(), e.at);
+  for (const e of await c.audit.query({ source: 'airflow' })) if (e.subject && e.outcome === 'success') lastAirflowChange.set(e.subject.toLowerCase(), e.at);
   return accessReport({
     now: c.clock.now(), airflowUrl: cfg.airflow.url ?? '', airflowVersion: info.version ?? null, snapshot, desired, users, roles,
-    owned: ownershipMap(c.state), protectedUsers: cfg.safety.protectedUsers, serviceAccount: cfg.airflow.apiUser, lastAirflowChange,
+    owned: await ownershipMap(c.state), protectedUsers: cfg.safety.protectedUsers, serviceAccount: cfg.airflow.apiUser, lastAirflowChange,
   });
 }

@@ -7,19 +7,20 @@ import { systemClock, uuidGenerator, type Clock } from '../core/clock';
 import { createLogger, type Logger } from '../logger';
 import { Metrics } from '../metrics';
 import { Reconciler } from '../reconcile/reconciler';
-import { SqliteReconcileState } from '../store/sqlite-reconcile-state';
+import { sqliteDriverFor } from '../store/sql/sqlite-driver';
+import { SqlReconcileState } from '../store/sql/reconcile-state';
 import type { ReconcileState } from '../reconcile/state';
 import { TokenService } from '../scim/tokens';
 import { WebhookNotifier } from './notify';
 import type { AuditLog } from '../store/audit-types';
 import type { Db } from '../store/database';
 import { openDatabaseChecked } from '../store/database-path';
-import { SqliteAuditLog } from '../store/sqlite-audit';
-import { SqliteIdentityStore } from '../store/sqlite-identity';
-import { SqliteTokenStore } from '../store/sqlite-tokens';
+import { SqlAuditLog } from '../store/sql/audit';
+import { SqlIdentityStore } from '../store/sql/identity';
+import { SqlTokenStore } from '../store/sql/tokens';
 import type { IdentityStore } from '../store/types';
 import type { LeaseRecord, LeaseStore } from '../store/lease-types';
-import { SqliteLeaseStore } from '../store/sqlite-lease';
+import { SqlLeaseStore } from '../store/sql/leases';
 import { HeldLease } from './process-lease';
 import type { RunOrigin } from '../store/reconcile-state';
 import { blockedView, lastSuccess, pendingChanges } from '../reconcile/view';
@@ -64,23 +65,23 @@ export function buildContainer(config: Config, opts: ContainerOptions = {}): Con
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? createLogger(config.logging.level, { format: config.logging.format });
   const db = openDatabaseChecked(config.database.path);
-  const audit = new SqliteAuditLog(db);
-  const store = new SqliteIdentityStore(db, audit, clock, uuidGenerator);
-  const tokens = new TokenService(new SqliteTokenStore(db), clock, config.scim.token);
-  const state = new SqliteReconcileState<RunReport>(db);
+  const audit = new SqlAuditLog(sqliteDriverFor(db));
+  const store = new SqlIdentityStore(sqliteDriverFor(db), clock, uuidGenerator);
+  const tokens = new TokenService(new SqlTokenStore(sqliteDriverFor(db)), clock, config.scim.token);
+  const state = new SqlReconcileState<RunReport>(sqliteDriverFor(db));
   const metrics = new Metrics();
   const airflowConfigured = !!config.airflow.url;
-  const leases = new SqliteLeaseStore(db);
+  const leases = new SqlLeaseStore(sqliteDriverFor(db));
   const hook = config.notify.webhook;
   const notifier = hook.url ? new WebhookNotifier({ url: hook.url, timeoutMs: hook.timeout, retries: hook.retries, logger }) : undefined;
   // Gauges that describe the database, not this process, are read at scrape time: a CLI run shows at once.
-  metrics.setStateSource(() => {
-    const last = lastSuccess(state);
+  metrics.setStateSource(async () => {
+    const last = await lastSuccess(state);
     const at = clock.now().toISOString();
-    const activeTokens = tokens.list().filter((t) => t.status === 'active' && t.expiresAt && t.expiresAt > at);
+    const activeTokens = (await tokens.list()).filter((t) => t.status === 'active' && t.expiresAt && t.expiresAt > at);
     return {
-      pending: airflowConfigured ? pendingChanges(store, state) : 0,
-      blocked: blockedView(state) !== undefined,
+      pending: airflowConfigured ? await pendingChanges(store, state) : 0,
+      blocked: (await blockedView(state)) !== undefined,
       lastSuccessAt: last ? new Date(last.at) : undefined,
       tokens: activeTokens.map((t) => ({ name: t.name, expiresAt: t.expiresAt })),
     };
@@ -96,6 +97,7 @@ export function buildContainer(config: Config, opts: ContainerOptions = {}): Con
         onWait: opts.onReconcileWait,
         signal: waits.signal,
         onLost: (h) => logger.error('lost the reconcile lease while running (the process stalled past its ttl)', { holder: h ?? null }),
+        onRenewError: (e) => logger.error('could not renew the reconcile lease; retrying', { error: (e as Error).message }),
       }),
   };
   const airflow = config.airflow.url

@@ -44,11 +44,16 @@ export interface LeaseOptions {
   ttlMs?: number;
   /** Called when the lease was lost (it expired while we were stalled and another process took it). */
   onLost?: (holder: LeaseRecord | undefined) => void;
+  /** Called when a timed renewal failed (the database did not answer); the next one tries again. */
+  onRenewError?: (err: unknown) => void;
 }
 
 /** A lease held by this process, renewed every ttl/3 until released. */
 export class HeldLease {
   private timer: NodeJS.Timeout | null = null;
+  /** The timed renewal in flight; the timer skips a tick rather than start a second one. Never rejects. */
+  private renewing: Promise<unknown> | null = null;
+  private released = false;
 
   private constructor(
     readonly name: LeaseName,
@@ -57,14 +62,14 @@ export class HeldLease {
   ) {}
 
   /** Takes the lease now or throws LeaseHeldError naming the live holder and the database. */
-  static acquire(name: LeaseName, purpose: string, opts: LeaseOptions): HeldLease {
+  static async acquire(name: LeaseName, purpose: string, opts: LeaseOptions): Promise<HeldLease> {
     const owner: LeaseOwner = { id: randomUUID(), pid: process.pid, host: os.hostname(), purpose };
     const ttl = opts.ttlMs ?? DEFAULT_TTL_MS;
-    const r = opts.store.tryAcquire(name, owner, ttl, opts.clock.now(), holderIsDead);
+    const r = await opts.store.tryAcquire(name, owner, ttl, opts.clock.now(), holderIsDead);
     if (!r.ok) throw new LeaseHeldError(r.holder, opts.database, name === 'service' ? 'another airflow-scim serve is running' : 'a reconcile run is in progress');
     heldHere.add(owner.id);
     const lease = new HeldLease(name, owner, opts);
-    lease.timer = setInterval(() => lease.renew(), Math.max(10, Math.floor(ttl / 3)));
+    lease.timer = setInterval(() => lease.renewOnTimer(), Math.max(10, Math.floor(ttl / 3)));
     lease.timer.unref();
     return lease;
   }
@@ -83,7 +88,7 @@ export class HeldLease {
     for (;;) {
       if (opts.signal?.aborted) throw new Error(`stopped while waiting for the ${name} lease`);
       try {
-        return HeldLease.acquire(name, purpose, opts);
+        return await HeldLease.acquire(name, purpose, opts);
       } catch (e) {
         if (!(e instanceof LeaseHeldError) || opts.clock.now().getTime() >= until) throw e;
         if (!told) opts.onWait?.(e.holder);
@@ -100,7 +105,7 @@ export class HeldLease {
    */
   static async acquireOrOutlast(name: LeaseName, purpose: string, opts: LeaseOptions & { onWait?: (holder: LeaseRecord) => void }): Promise<HeldLease> {
     try {
-      return HeldLease.acquire(name, purpose, opts);
+      return await HeldLease.acquire(name, purpose, opts);
     } catch (e) {
       if (!(e instanceof LeaseHeldError)) throw e;
       const ttl = opts.ttlMs ?? DEFAULT_TTL_MS;
@@ -112,20 +117,40 @@ export class HeldLease {
     }
   }
 
-  renew(): boolean {
-    const ok = this.opts.store.renew(this.name, this.owner.id, this.opts.ttlMs ?? DEFAULT_TTL_MS, this.opts.clock.now());
-    if (!ok) {
+  /** Extends the lease; false (and onLost) when it is no longer ours. */
+  async renew(): Promise<boolean> {
+    const ok = await this.opts.store.renew(this.name, this.owner.id, this.opts.ttlMs ?? DEFAULT_TTL_MS, this.opts.clock.now());
+    if (!ok && !this.released) {
       this.stopTimer();
       heldHere.delete(this.owner.id);
-      this.opts.onLost?.(this.opts.store.holder(this.name, this.opts.clock.now()));
+      let holder: LeaseRecord | undefined;
+      try {
+        holder = await this.opts.store.holder(this.name, this.opts.clock.now());
+      } catch {
+        holder = undefined; // the loss is reported all the same
+      }
+      this.opts.onLost?.(holder);
     }
     return ok;
   }
 
-  release(): void {
+  /** The timer's renewal: one at a time, and a failure goes to onRenewError, never to an unhandled rejection. */
+  private renewOnTimer(): void {
+    if (this.renewing) return;
+    this.renewing = this.renew()
+      .catch((e: unknown) => this.opts.onRenewError?.(e))
+      .finally(() => {
+        this.renewing = null;
+      });
+  }
+
+  /** Stops renewing (after the renewal in flight) and drops the lease. */
+  async release(): Promise<void> {
+    this.released = true;
     this.stopTimer();
     heldHere.delete(this.owner.id);
-    this.opts.store.release(this.name, this.owner.id);
+    await this.renewing;
+    await this.opts.store.release(this.name, this.owner.id);
   }
 
   private stopTimer(): void {

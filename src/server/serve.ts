@@ -43,6 +43,7 @@ export async function startService(c: Container): Promise<RunningService> {
         process.exitCode = 1; // not a clean stop: another process owns the database now
       });
     },
+    onRenewError: (e) => log.error('could not renew the service lease; retrying', { error: (e as Error).message }),
   });
   const app = createApp({
     store: c.store,
@@ -79,7 +80,7 @@ export async function startService(c: Container): Promise<RunningService> {
   } catch (e) {
     server.close();
     adminServer?.close();
-    lease.release();
+    await lease.release();
     throw e;
   }
   const port = (server.address() as AddressInfo).port;
@@ -100,7 +101,7 @@ export async function startService(c: Container): Promise<RunningService> {
   } else {
     log.warn(c.reconciler ? 'reconcile.enabled is false: SCIM changes are stored, Airflow is left alone' : 'AIRFLOW_URL is not set: SCIM changes are stored, nothing is reconciled');
   }
-  if (!c.config.scim.token && !c.tokens.list().some((t) => t.status === 'active'))
+  if (!c.config.scim.token && !(await c.tokens.list()).some((t) => t.status === 'active'))
     log.warn('no SCIM token exists yet, so every SCIM request gets 401: create one with "airflow-scim tokens create --name okta" or set SCIM_TOKEN');
   log.info('listening', { url, metricsUrl, airflow: c.config.airflow.url ?? null, database: c.config.database.path });
 
@@ -117,7 +118,7 @@ export async function startService(c: Container): Promise<RunningService> {
       server.closeAllConnections?.();
       await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
       if (adminServer) await new Promise<void>((resolve) => adminServer!.close(() => resolve()));
-      lease.release();
+      await lease.release();
       c.close();
       log.info('stopped');
     })());

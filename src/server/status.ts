@@ -4,7 +4,8 @@ import type { AirflowClient } from '../airflow/types';
 import type { ReconcileState } from '../reconcile/state';
 import type { RunReport } from '../reconcile/types';
 import { runOrigin, type RunOrigin } from '../store/reconcile-state';
-import { SqliteTokenStore } from '../store/sqlite-tokens';
+import { sqliteDriverFor } from '../store/sql/sqlite-driver';
+import { SqlTokenStore } from '../store/sql/tokens';
 import { tokenWarnings } from '../scim/tokens';
 import { blockedView, pendingChanges as pendingChanges_ } from '../reconcile/view';
 import type { IdentityStore } from '../store/types';
@@ -93,14 +94,14 @@ export async function serviceStatus(
     airflow = { ok: true, detail: 'configured (not probed)' };
   }
   // A broken database already fails the checks above; here its reads just come back empty.
-  const serviceRun = attempt(() => deps.state.lastRun({ origin: 'service' }));
-  const cliRun = attempt(() => deps.state.lastRun({ origin: 'cli' }));
-  const cliOk = attempt(() => deps.state.lastRun({ origin: 'cli', ok: true }));
+  const serviceRun = await attempt(() => deps.state.lastRun({ origin: 'service' }));
+  const cliRun = await attempt(() => deps.state.lastRun({ origin: 'cli' }));
+  const cliOk = await attempt(() => deps.state.lastRun({ origin: 'cli', ok: true }));
   // A one-off CLI run that failed is the operator's to see (lastCliRun), not the service's state.
   const lastRun = cliOk && (!serviceRun || (cliOk.id ?? 0) > (serviceRun.id ?? 0)) ? cliOk : serviceRun;
-  const blocked = attempt(() => blockedView(deps.state));
-  const pendingChanges = deps.airflow ? (attempt(() => pendingChanges_(deps.store, deps.state)) ?? 0) : 0;
-  const tokens = attempt(() => new SqliteTokenStore(deps.db).list()) ?? [];
+  const blocked = await attempt(() => blockedView(deps.state));
+  const pendingChanges = deps.airflow ? ((await attempt(() => pendingChanges_(deps.store, deps.state))) ?? 0) : 0;
+  const tokens = (await attempt(() => new SqlTokenStore(sqliteDriverFor(deps.db)).list())) ?? [];
   const warnings = tokenWarnings(tokens, new Date());
   const collisions = (lastRun?.plan.drift ?? []).flatMap((d) => (d.kind === 'username-collision' ? [{ username: d.username, scimUserIds: d.scimUserIds, note: d.note }] : []));
   let reconcile: Check;
@@ -123,9 +124,9 @@ export async function serviceStatus(
   };
 }
 
-function attempt<T>(fn: () => T): T | undefined {
+async function attempt<T>(fn: () => Promise<T>): Promise<T | undefined> {
   try {
-    return fn();
+    return await fn();
   } catch {
     return undefined;
   }

@@ -2,18 +2,18 @@ import type { AuditEntry, AuditLog, AuditQuery } from './audit-types';
 
 const fold = (s: string) => s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
 
-/** In-memory audit trail with SqliteAuditLog's behaviour (ids from 1, detail cloned as JSON). */
+/** In-memory audit trail with SqlAuditLog's behaviour (ids from 1, detail cloned as JSON). */
 export class MemoryAuditLog implements AuditLog {
   private readonly entries: AuditEntry[] = [];
 
-  record(entry: AuditEntry): void {
+  async record(entry: AuditEntry): Promise<void> {
     const e = JSON.parse(JSON.stringify(entry)) as AuditEntry;
     delete e.id;
     this.entries.push({ id: this.entries.length + 1, ...e });
   }
 
   /** Oldest first; limit keeps the newest matching entries (still returned oldest first); subject compared with ASCII case folding (as NOCASE). */
-  query(q: AuditQuery): AuditEntry[] {
+  async query(q: AuditQuery): Promise<AuditEntry[]> {
     const since = q.since?.toISOString();
     const hits = this.entries.filter(
       (e) =>

@@ -17,6 +17,7 @@ import {
   type MemberOp,
   type MemberRef,
   type Page,
+  type UpdateOptions,
   type UserData,
   type UserRecord,
   type WriteContext,
@@ -32,9 +33,10 @@ interface Stored<T> {
 }
 
 /**
- * The in-memory identity store, observably identical to SqliteIdentityStore (same contract suite).
+ * The in-memory identity store, observably identical to SqlIdentityStore (same contract suite).
  * Everything is validated before anything is mutated, so a failed write leaves no trace. Data is cloned
- * through JSON on the way in and out.
+ * through JSON on the way in and out. Each write validates, mutates and takes its result before its only await
+ * (the audit record), so concurrent calls never interleave inside one.
  */
 export class MemoryIdentityStore implements IdentityStore {
   private readonly users = new Map<string, Stored<UserData>>();
@@ -86,7 +88,7 @@ export class MemoryIdentityStore implements IdentityStore {
     return { id: s.id, data: jsonClone(s.data), meta: { ...s.meta } };
   }
 
-  createUser(data: UserData, ctx: WriteContext): UserRecord {
+  async createUser(data: UserData, ctx: WriteContext): Promise<UserRecord> {
     const doc = jsonClone(data);
     this.checkName(this.userNames, 'userName', doc.userName);
     const id = this.newId();
@@ -94,20 +96,21 @@ export class MemoryIdentityStore implements IdentityStore {
     const seq = this.journal(at, 'User', id, 'create');
     this.users.set(id, { id, data: doc, meta: { created: at, lastModified: at, version: 1 }, seq });
     this.userNames.set(foldAscii(doc.userName), id);
-    this.audit.record(scimAudit(at, ctx, 'User', id, doc.userName, 'created', attributeDiff({}, doc)!));
-    return this.out(this.users.get(id)!);
+    const rec = this.out(this.users.get(id)!);
+    await this.audit.record(scimAudit(at, ctx, 'User', id, doc.userName, 'created', attributeDiff({}, doc)!));
+    return rec;
   }
 
-  getUser(id: string): UserRecord | undefined {
+  async getUser(id: string): Promise<UserRecord | undefined> {
     const u = this.users.get(id);
     return u && this.out(u);
   }
 
-  listUsers(q: ListQuery): Page<UserRecord> {
+  async listUsers(q: ListQuery): Promise<Page<UserRecord>> {
     return this.list('User', [...this.users.values()], q, (s) => this.out(s));
   }
 
-  updateUser(id: string, fn: (current: UserRecord) => UserData, ctx: WriteContext, opts?: WriteOptions): UserRecord {
+  async updateUser(id: string, fn: (current: UserRecord) => UserData, ctx: WriteContext, opts?: UpdateOptions): Promise<UserRecord> {
     const u = this.user(id);
     this.checkVersion(u.meta.version, opts);
     const next = jsonClone(fn(this.out(u)));
@@ -115,20 +118,21 @@ export class MemoryIdentityStore implements IdentityStore {
     if (!diff) return this.out(u);
     this.checkName(this.userNames, 'userName', next.userName, id);
     const at = this.now();
-    const { op, action } = writeKind(ctx);
+    const { op, action } = writeKind(opts);
     this.journal(at, 'User', id, op);
     this.userNames.delete(foldAscii(u.data.userName));
     this.userNames.set(foldAscii(next.userName), id);
     u.data = next;
     u.meta = { ...u.meta, lastModified: at, version: u.meta.version + 1 };
-    this.audit.record(scimAudit(at, ctx, 'User', id, next.userName, action, diff));
-    return this.out(u);
+    const rec = this.out(u);
+    await this.audit.record(scimAudit(at, ctx, 'User', id, next.userName, action, diff));
+    return rec;
   }
 
-  deleteUser(id: string, ctx: WriteContext, opts?: WriteOptions): void {
+  async deleteUser(id: string, ctx: WriteContext, opts?: WriteOptions): Promise<void> {
     const u = this.user(id);
     this.checkVersion(u.meta.version, opts);
-    const left = this.groupsOfUser(id);
+    const left = this.groupIdsOf(id);
     const at = this.now();
     this.users.delete(id);
     this.userNames.delete(foldAscii(u.data.userName));
@@ -141,7 +145,7 @@ export class MemoryIdentityStore implements IdentityStore {
     }
     const detail: Record<string, unknown> = { ...attributeDiff(u.data, {})! };
     if (left.length) detail.leftGroups = left.slice(0, 100);
-    this.audit.record(scimAudit(at, ctx, 'User', id, u.data.userName, 'deleted', detail));
+    await this.audit.record(scimAudit(at, ctx, 'User', id, u.data.userName, 'deleted', detail));
   }
 
   private checkMembers(ids: readonly string[]): void {
@@ -194,7 +198,7 @@ export class MemoryIdentityStore implements IdentityStore {
     }
   }
 
-  createGroup(data: GroupData, memberIds: string[], ctx: WriteContext): GroupRecord {
+  async createGroup(data: GroupData, memberIds: string[], ctx: WriteContext): Promise<GroupRecord> {
     const doc = jsonClone(data);
     this.checkName(this.groupNames, 'displayName', doc.displayName);
     this.checkMembers(memberIds);
@@ -207,11 +211,12 @@ export class MemoryIdentityStore implements IdentityStore {
     this.groups.set(id, { id, data: doc, meta: { created: at, lastModified: at, version: 1 }, seq });
     this.members.set(id, set);
     this.groupNames.set(foldAscii(doc.displayName), id);
-    this.audit.record(scimAudit(at, ctx, 'Group', id, doc.displayName, 'created', { ...attributeDiff({}, doc), ...delta.detail() }));
-    return this.out(this.groups.get(id)!);
+    const rec = this.out(this.groups.get(id)!);
+    await this.audit.record(scimAudit(at, ctx, 'Group', id, doc.displayName, 'created', { ...attributeDiff({}, doc), ...delta.detail() }));
+    return rec;
   }
 
-  getGroup(id: string, opts: { members: boolean }): GroupRecord | undefined {
+  async getGroup(id: string, opts: { members: boolean }): Promise<GroupRecord | undefined> {
     const g = this.groups.get(id);
     if (!g) return undefined;
     const rec: GroupRecord = this.out(g);
@@ -226,7 +231,7 @@ export class MemoryIdentityStore implements IdentityStore {
       .sort((a, b) => compareText(a.display, b.display, true));
   }
 
-  listGroups(q: ListQuery, opts: { members: boolean }): Page<GroupRecord> {
+  async listGroups(q: ListQuery, opts: { members: boolean }): Promise<Page<GroupRecord>> {
     return this.list('Group', [...this.groups.values()], q, (s) => {
       const rec: GroupRecord = this.out(s);
       if (opts.members) rec.members = this.membersOf(s.id);
@@ -234,7 +239,7 @@ export class MemoryIdentityStore implements IdentityStore {
     });
   }
 
-  updateGroup(id: string, fn: (current: GroupRecord) => GroupChange, ctx: WriteContext, opts?: WriteOptions): GroupRecord {
+  async updateGroup(id: string, fn: (current: GroupRecord) => GroupChange, ctx: WriteContext, opts?: UpdateOptions): Promise<GroupRecord> {
     const g = this.group(id);
     this.checkVersion(g.meta.version, opts);
     const change = fn(this.out(g));
@@ -245,17 +250,18 @@ export class MemoryIdentityStore implements IdentityStore {
     this.applyMemberOps(this.members.get(id)!, change.memberOps ?? [], delta);
     if (!diff && !delta.changed) return this.out(g);
     const at = this.now();
-    const { op, action } = writeKind(ctx);
+    const { op, action } = writeKind(opts);
     this.journal(at, 'Group', id, op);
     this.groupNames.delete(foldAscii(g.data.displayName));
     this.groupNames.set(foldAscii(next.displayName), id);
     g.data = next;
     g.meta = { ...g.meta, lastModified: at, version: g.meta.version + 1 };
-    this.audit.record(scimAudit(at, ctx, 'Group', id, next.displayName, action, { ...diff, ...delta.detail() }));
-    return this.out(g);
+    const rec = this.out(g);
+    await this.audit.record(scimAudit(at, ctx, 'Group', id, next.displayName, action, { ...diff, ...delta.detail() }));
+    return rec;
   }
 
-  deleteGroup(id: string, ctx: WriteContext, opts?: WriteOptions): void {
+  async deleteGroup(id: string, ctx: WriteContext, opts?: WriteOptions): Promise<void> {
     const g = this.group(id);
     this.checkVersion(g.meta.version, opts);
     const at = this.now();
@@ -263,23 +269,27 @@ export class MemoryIdentityStore implements IdentityStore {
     this.members.delete(id);
     this.groupNames.delete(foldAscii(g.data.displayName));
     this.journal(at, 'Group', id, 'delete');
-    this.audit.record(scimAudit(at, ctx, 'Group', id, g.data.displayName, 'deleted', attributeDiff(g.data, {})!));
+    await this.audit.record(scimAudit(at, ctx, 'Group', id, g.data.displayName, 'deleted', attributeDiff(g.data, {})!));
+  }
+
+  async groupsOfUser(userId: string): Promise<string[]> {
+    return this.groupIdsOf(userId);
   }
 
   /** In group creation order. */
-  groupsOfUser(userId: string): string[] {
+  private groupIdsOf(userId: string): string[] {
     return [...this.groups.keys()].filter((g) => this.members.get(g)!.has(userId));
   }
 
-  latestSeq(): number {
+  async latestSeq(): Promise<number> {
     return this.seq;
   }
 
-  changesSince(seq: number, limit = 1000): Change[] {
+  async changesSince(seq: number, limit = 1000): Promise<Change[]> {
     return this.changes.filter((c) => c.seq > seq).slice(0, limit).map((c) => ({ ...c }));
   }
 
-  snapshot(): IdentitySnapshot {
+  async snapshot(): Promise<IdentitySnapshot> {
     return {
       seq: this.seq,
       users: [...this.users.values()].map((u) => this.out(u)),
@@ -292,7 +302,7 @@ export class MemoryIdentityStore implements IdentityStore {
     };
   }
 
-  close(): void {}
+  async close(): Promise<void> {}
 
   private list<T, R>(rt: 'User' | 'Group', all: Stored<T>[], q: ListQuery, map: (s: Stored<T>) => R): Page<R> {
     const match = q.filter ? compileMatcher(rt, q.filter) : () => true;

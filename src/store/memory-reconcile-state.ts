@@ -1,48 +1,48 @@
 import { runOrigin, type DeprovisionKind, type LastRunQuery, type OwnershipRecord, type ReconcileState, type StoredRun } from './reconcile-state';
 
-/** In-memory ReconcileState for tests and dry tooling; same contract as SqliteReconcileState. */
+/** In-memory ReconcileState for tests and dry tooling; same contract as SqlReconcileState. */
 export class MemoryReconcileState<R extends StoredRun = StoredRun> implements ReconcileState<R> {
   private readonly ownership = new Map<string, OwnershipRecord>();
   private readonly events: Array<{ at: string; username: string; kind: DeprovisionKind }> = [];
   private readonly runs: R[] = [];
   private readonly kv = new Map<string, string>();
 
-  owned(): OwnershipRecord[] {
+  async owned(): Promise<OwnershipRecord[]> {
     return [...this.ownership.values()].map((r) => ({ ...r })).sort((a, b) => (a.username.toLowerCase() < b.username.toLowerCase() ? -1 : 1));
   }
 
-  own(username: string, how: 'created' | 'adopted', scimUserId: string | null, at: Date, externalId?: string): void {
+  async own(username: string, how: 'created' | 'adopted', scimUserId: string | null, at: Date, externalId?: string): Promise<void> {
     const key = username.toLowerCase();
     const current = this.ownership.get(key);
     const ext = externalId !== undefined ? { externalId } : {};
     this.ownership.set(key, current ? { ...current, scimUserId, ...ext } : { username, how, scimUserId, ...ext, since: at.toISOString() });
   }
 
-  disown(username: string): void {
+  async disown(username: string): Promise<void> {
     this.ownership.delete(username.toLowerCase());
   }
 
-  recordDeprovision(username: string, kind: DeprovisionKind, at: Date): void {
+  async recordDeprovision(username: string, kind: DeprovisionKind, at: Date): Promise<void> {
     this.events.push({ at: at.toISOString(), username, kind });
   }
 
-  countDeprovisionsSince(at: Date): number {
+  async countDeprovisionsSince(at: Date): Promise<number> {
     const from = at.toISOString();
     return this.events.filter((e) => e.at >= from).length;
   }
 
-  deprovisionedSince(at: Date): string[] {
+  async deprovisionedSince(at: Date): Promise<string[]> {
     const from = at.toISOString();
     return [...new Set(this.events.filter((e) => e.at >= from).map((e) => e.username.toLowerCase()))].sort();
   }
 
-  saveRun(report: R): number {
+  async saveRun(report: R): Promise<number> {
     const id = this.runs.length + 1;
     this.runs.push(structuredClone({ ...report, id }));
     return id;
   }
 
-  lastRun(opts: LastRunQuery = {}): R | undefined {
+  async lastRun(opts: LastRunQuery = {}): Promise<R | undefined> {
     for (let i = this.runs.length - 1; i >= 0; i--) {
       const r = this.runs[i];
       if ((opts.includeDryRun || !r.dryRun) && (!opts.origin || runOrigin(r) === opts.origin) && (!opts.ok || (r.result !== 'failed' && r.result !== 'partial'))) return structuredClone(r);
@@ -50,11 +50,11 @@ export class MemoryReconcileState<R extends StoredRun = StoredRun> implements Re
     return undefined;
   }
 
-  getKv(key: string): string | undefined {
+  async getKv(key: string): Promise<string | undefined> {
     return this.kv.get(key);
   }
 
-  setKv(key: string, value: string | null): void {
+  async setKv(key: string, value: string | null): Promise<void> {
     if (value === null) this.kv.delete(key);
     else this.kv.set(key, value);
   }

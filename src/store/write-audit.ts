@@ -10,7 +10,10 @@ export const MAX_AUDIT_IDS = 100;
 /** JSON round trip: what SQLite stores, and a deep clone (drops undefined, as the SQLite doc does). */
 export const jsonClone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 
-/** A patch is journalled as 'patch' and audited as 'patched'; a replace (the default) as 'replace' / 'replaced'. */
+/**
+ * An update of kind 'patch' is journalled as 'patch' and audited as 'patched'; any other (the default) as a replace.
+ * The caller says which (UpdateOptions.kind); the HTTP method in the WriteContext is only copied into the audit.
+ */
 export function writeKind(opts?: UpdateOptions): { op: Change['op']; action: string } {
   return opts?.kind === 'patch' ? { op: 'patch', action: 'patched' } : { op: 'replace', action: 'replaced' };
 }

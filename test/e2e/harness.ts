@@ -67,7 +67,7 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
       safety: { protectedUsers: ['admin'], maxDeprovisions: 1000, maxDeprovisionPercent: 100 },
     },
   });
-  const scim = buildTestApp({ backend: 'sqlite' });
+  const scim = await buildTestApp({ backend: 'sqlite' });
   const logger = silentLogger();
   // Retries back off instantly: the fault tests exercise the logic, not the wall clock.
   const airflow = createAirflowClient(config.airflow, logger, { sleep: async () => undefined });
@@ -87,7 +87,7 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
     reconciler,
     config,
     close: async () => {
-      scim.close();
+      await scim.close();
       await fake.close();
     },
   };

@@ -12,7 +12,7 @@ describe('SCIM fuzz (seeded)', () => {
   let server: Server;
   let base: string;
   beforeAll(async () => {
-    t = buildTestApp({ backend: 'sqlite' });
+    t = await buildTestApp({ backend: 'sqlite' });
     server = await new Promise<Server>((resolve) => {
       const s = t.app.listen(0, '127.0.0.1', () => resolve(s));
     });
@@ -20,7 +20,7 @@ describe('SCIM fuzz (seeded)', () => {
   });
   afterAll(async () => {
     await new Promise((r) => server.close(r));
-    t.close();
+    await t.close();
   });
 
   test.each([11, 20261202])('seed %i: 1,500 requests, no 5xx, every error a SCIM error', async (seed) => {

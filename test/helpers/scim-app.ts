@@ -12,9 +12,10 @@ import { openDatabase, type Db } from '../../src/store/database';
 import { MemoryAuditLog } from '../../src/store/memory-audit';
 import { MemoryIdentityStore } from '../../src/store/memory-identity';
 import { MemoryTokenStore } from '../../src/store/memory-tokens';
-import { SqliteAuditLog } from '../../src/store/sqlite-audit';
-import { SqliteIdentityStore } from '../../src/store/sqlite-identity';
-import { SqliteTokenStore } from '../../src/store/sqlite-tokens';
+import { sqliteDriverFor } from '../../src/store/sql/sqlite-driver';
+import { SqlAuditLog } from '../../src/store/sql/audit';
+import { SqlIdentityStore } from '../../src/store/sql/identity';
+import { SqlTokenStore } from '../../src/store/sql/tokens';
 import type { TokenStore } from '../../src/store/token-types';
 import type { IdentityStore } from '../../src/store/types';
 
@@ -64,7 +65,7 @@ export interface TestApp {
     patch(path: string, body?: unknown): Test;
     delete(path: string): Test;
   };
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** Ids "<prefix>1", "<prefix>2", ... */
@@ -74,7 +75,7 @@ export function sequentialIds(prefix = 'id-'): IdGenerator {
 }
 
 /** createApp over in-memory (or SQLite :memory:) stores, a manual clock, a silent logger and one valid token. */
-export function buildTestApp(opts: TestAppOptions = {}): TestApp {
+export async function buildTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const clock = opts.clock ?? new ManualClock();
   const parsed = configSchema.parse({ scim: opts.config?.scim ?? {}, server: opts.config?.server ?? {} });
   const config = { scim: parsed.scim, server: parsed.server };
@@ -84,16 +85,16 @@ export function buildTestApp(opts: TestAppOptions = {}): TestApp {
   let store: IdentityStore;
   if (opts.backend === 'sqlite') {
     db = openDatabase(':memory:');
-    audit = new SqliteAuditLog(db);
-    tokenStore = new SqliteTokenStore(db);
-    store = opts.store ?? new SqliteIdentityStore(db, audit, clock, opts.newId);
+    audit = new SqlAuditLog(sqliteDriverFor(db));
+    tokenStore = new SqlTokenStore(sqliteDriverFor(db));
+    store = opts.store ?? new SqlIdentityStore(sqliteDriverFor(db), clock, opts.newId);
   } else {
     audit = new MemoryAuditLog();
     tokenStore = new MemoryTokenStore();
     store = opts.store ?? new MemoryIdentityStore(audit, clock, opts.newId);
   }
   const tokens = new TokenService(tokenStore, clock, opts.bootstrapToken ?? null);
-  const { secret } = tokens.create('test');
+  const { secret } = await tokens.create('test');
   let changes = 0;
   const app = createApp({
     store,
@@ -131,8 +132,8 @@ export function buildTestApp(opts: TestAppOptions = {}): TestApp {
       patch: (path, body) => withBody(request(app).patch(BASE + path), body),
       delete: (path) => auth(request(app).delete(BASE + path)),
     },
-    close: () => {
-      store.close();
+    close: async () => {
+      await store.close();
       if (db?.open) db.close();
     },
   };

@@ -39,11 +39,11 @@ describe('a CLI as careful as terraform', () => {
     const cfg = path.join(dir, 'config.yaml');
     fs.writeFileSync(cfg, ['roles:', '  mappings:', '    - group: eng', '      roles: [User]', 'safety:', '  maxDeprovisions: 1', '  maxDeprovisionPercent: 100'].join('\n'));
     env = { DATABASE_PATH: path.join(dir, 'scim.db'), AIRFLOW_URL: fake.url, AIRFLOW_API_VERSION: '3', AIRFLOW_USERNAME: 'admin', AIRFLOW_PASSWORD: 'admin', AIRFLOW_SCIM_CONFIG: cfg };
-    withStore(env.DATABASE_PATH, (s) => {
-      for (const n of ['ann', 'ben', 'cat']) ids[n] = s.createUser({ userName: n, active: true, name: { givenName: n, familyName: 'X' }, emails: [{ value: `${n}@corp.io`, primary: true }] }, ctx).id;
+    await withStore(env.DATABASE_PATH, async (s) => {
+      for (const n of ['ann', 'ben', 'cat']) ids[n] = (await s.createUser({ userName: n, active: true, name: { givenName: n, familyName: 'X' }, emails: [{ value: `${n}@corp.io`, primary: true }] }, ctx)).id;
       // zed's email is the Airflow admin's: a clash explain must name.
-      ids.zed = s.createUser({ userName: 'zed', active: true, name: { givenName: 'Z', familyName: 'X' }, emails: [{ value: 'admin@example.com', primary: true }] }, ctx).id;
-      s.createGroup({ displayName: 'eng' }, [ids.ann, ids.ben, ids.cat, ids.zed], ctx);
+      ids.zed = (await s.createUser({ userName: 'zed', active: true, name: { givenName: 'Z', familyName: 'X' }, emails: [{ value: 'admin@example.com', primary: true }] }, ctx)).id;
+      await s.createGroup({ displayName: 'eng' }, [ids.ann, ids.ben, ids.cat, ids.zed], ctx);
     });
   });
   afterAll(() => fake.close());
@@ -74,8 +74,8 @@ describe('a CLI as careful as terraform', () => {
   it('--detailed-exitcode: 0 no changes, 3 blocked, 1 error', async () => {
     await runCli(['reconcile', '--yes'], env);
     expect((await runCli(['reconcile', '--dry-run', '--detailed-exitcode'], env)).code).toBe(0);
-    withStore(env.DATABASE_PATH, (s) => {
-      for (const n of ['ann', 'ben']) s.updateUser(ids[n], (u) => ({ ...u.data, active: false }), ctx);
+    await withStore(env.DATABASE_PATH, async (s) => {
+      for (const n of ['ann', 'ben']) await s.updateUser(ids[n], (u) => ({ ...u.data, active: false }), ctx);
     });
     const blocked = await runCli(['reconcile', '--dry-run', '--detailed-exitcode'], env);
     expect(blocked.stdout).toMatch(/^Plan: 0 to create, 0 to update, 2 to deprovision, 2 held back\.$/m);

@@ -20,12 +20,12 @@ describe('airflow-scim CLI', () => {
       ['roles:', '  mappings:', '    - group: airflow-admins', '      roles: [Admin]', '    - group: data-engineers', '      roles: [User]', 'safety:', '  maxDeprovisions: 2', '  maxDeprovisionPercent: 100'].join('\n'),
     );
     env = { DATABASE_PATH: path.join(dir, 'scim.db'), AIRFLOW_URL: fake.url, AIRFLOW_API_VERSION: 'auto', AIRFLOW_USERNAME: 'admin', AIRFLOW_PASSWORD: 'admin', AIRFLOW_SCIM_CONFIG: cfg };
-    withStore(env.DATABASE_PATH, (s) => {
+    await withStore(env.DATABASE_PATH, async (s) => {
       for (const n of ['alice', 'bob', 'carol', 'dave', 'erin']) {
-        ids[n] = s.createUser({ userName: `${n}@example.com`, active: true, name: { givenName: n, familyName: 'Example' }, emails: [{ value: `${n}@example.com`, primary: true }] }, ctx).id;
+        ids[n] = (await s.createUser({ userName: `${n}@example.com`, active: true, name: { givenName: n, familyName: 'Example' }, emails: [{ value: `${n}@example.com`, primary: true }] }, ctx)).id;
       }
-      s.createGroup({ displayName: 'airflow-admins' }, [ids.alice], ctx);
-      s.createGroup({ displayName: 'data-engineers' }, [ids.bob, ids.carol, ids.dave, ids.erin], ctx);
+      await s.createGroup({ displayName: 'airflow-admins' }, [ids.alice], ctx);
+      await s.createGroup({ displayName: 'data-engineers' }, [ids.bob, ids.carol, ids.dave, ids.erin], ctx);
     });
   });
   afterAll(() => fake.close());
@@ -88,8 +88,8 @@ describe('airflow-scim CLI', () => {
   });
 
   it('a mass deprovision is held (exit 2), shown by status, and applied only with --allow-mass-deprovision', async () => {
-    withStore(env.DATABASE_PATH, (s) => {
-      for (const n of ['bob', 'carol', 'dave']) s.updateUser(ids[n], (cur) => ({ ...cur.data, active: false }), ctx);
+    await withStore(env.DATABASE_PATH, async (s) => {
+      for (const n of ['bob', 'carol', 'dave']) await s.updateUser(ids[n], (cur) => ({ ...cur.data, active: false }), ctx);
     });
     const blocked = await runCli(['reconcile'], env);
     expect(blocked.code).toBe(2);

@@ -22,17 +22,17 @@ describe('username collision through the CLI', () => {
     let a = '';
     let b = '';
     let admins = '';
-    withStore(env.DATABASE_PATH, (s) => {
-      a = s.createUser({ userName: 'alice@a.example', externalId: 'okta-a', active: true, emails: [{ value: 'alice@a.example', primary: true }] }, ctx).id;
-      admins = s.createGroup({ displayName: 'airflow-admins' }, [a], ctx).id;
+    await withStore(env.DATABASE_PATH, async (s) => {
+      a = (await s.createUser({ userName: 'alice@a.example', externalId: 'okta-a', active: true, emails: [{ value: 'alice@a.example', primary: true }] }, ctx)).id;
+      admins = (await s.createGroup({ displayName: 'airflow-admins' }, [a], ctx)).id;
     });
     expect((await runCli(['reconcile'], env)).code).toBe(0);
     expect(fake.state.getUser('alice')).toMatchObject({ email: 'alice@a.example', roles: ['Admin'] });
 
-    withStore(env.DATABASE_PATH, (s) => {
-      s.updateUser(a, (cur) => ({ ...cur.data, active: false }), ctx);
-      b = s.createUser({ userName: 'alice@b.example', externalId: 'okta-b', active: true, emails: [{ value: 'alice@b.example', primary: true }] }, ctx).id;
-      s.updateGroup(admins, () => ({ memberOps: [{ op: 'add', ids: [b] }] }), ctx);
+    await withStore(env.DATABASE_PATH, async (s) => {
+      await s.updateUser(a, (cur) => ({ ...cur.data, active: false }), ctx);
+      b = (await s.createUser({ userName: 'alice@b.example', externalId: 'okta-b', active: true, emails: [{ value: 'alice@b.example', primary: true }] }, ctx)).id;
+      await s.updateGroup(admins, () => ({ memberOps: [{ op: 'add', ids: [b] }] }), ctx);
     });
     const run = await runCli(['reconcile', '--json'], env);
     expect(run.code).toBe(0);

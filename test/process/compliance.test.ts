@@ -36,11 +36,11 @@ describe('compliance features through the CLI', () => {
       DATABASE_PATH: path.join(dir, 'scim.db'), AIRFLOW_URL: fake.url, AIRFLOW_USERNAME: 'admin', AIRFLOW_PASSWORD: 'admin', AIRFLOW_SCIM_CONFIG: cfg,
       NOTIFY_WEBHOOK_URL: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`,
     };
-    withStore(env.DATABASE_PATH, (s) => {
-      s.createUser({ userName: 'fiona', active: true, [ENT]: { department: 'Finance' } }, ctx);
-      const a = s.createUser({ userName: 'al', active: true }, ctx).id;
-      const b = s.createUser({ userName: 'bo', active: true }, ctx).id;
-      s.createGroup({ displayName: 'eng' }, [a, b], ctx);
+    await withStore(env.DATABASE_PATH, async (s) => {
+      await s.createUser({ userName: 'fiona', active: true, [ENT]: { department: 'Finance' } }, ctx);
+      const a = (await s.createUser({ userName: 'al', active: true }, ctx)).id;
+      const b = (await s.createUser({ userName: 'bo', active: true }, ctx)).id;
+      await s.createGroup({ displayName: 'eng' }, [a, b], ctx);
     });
   });
   afterAll(async () => {
@@ -63,8 +63,8 @@ describe('compliance features through the CLI', () => {
   });
 
   it('a block is announced to the webhook from the CLI run too', async () => {
-    withStore(env.DATABASE_PATH, (s) => {
-      for (const u of s.snapshot().users.filter((x) => x.data.userName === 'al' || x.data.userName === 'bo')) s.updateUser(u.id, (c) => ({ ...c.data, active: false }), ctx);
+    await withStore(env.DATABASE_PATH, async (s) => {
+      for (const u of (await s.snapshot()).users.filter((x) => x.data.userName === 'al' || x.data.userName === 'bo')) await s.updateUser(u.id, (c) => ({ ...c.data, active: false }), ctx);
     });
     expect((await runCli(['reconcile', '--yes'], env)).code).toBe(2);
     const deadline = Date.now() + 5000;

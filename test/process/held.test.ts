@@ -17,17 +17,17 @@ describe('airflow-scim held', () => {
     const cfg = path.join(dir, 'config.yaml');
     fs.writeFileSync(cfg, ['roles:', '  mappings:', '    - group: eng', '      roles: [User]', 'safety:', '  maxDeprovisions: 1', '  maxDeprovisionPercent: 100'].join('\n'));
     env = { DATABASE_PATH: path.join(dir, 'scim.db'), AIRFLOW_URL: fake.url, AIRFLOW_API_VERSION: '3', AIRFLOW_USERNAME: 'admin', AIRFLOW_PASSWORD: 'admin', AIRFLOW_SCIM_CONFIG: cfg, USER: 'ops-alice' };
-    withStore(env.DATABASE_PATH, (s) => {
-      for (const n of ['ann', 'ben', 'cat']) ids[n] = s.createUser({ userName: n, active: true, emails: [{ value: `${n}@corp.io`, primary: true }] }, ctx).id;
-      s.createGroup({ displayName: 'eng' }, [ids.ann, ids.ben, ids.cat], ctx);
+    await withStore(env.DATABASE_PATH, async (s) => {
+      for (const n of ['ann', 'ben', 'cat']) ids[n] = (await s.createUser({ userName: n, active: true, emails: [{ value: `${n}@corp.io`, primary: true }] }, ctx)).id;
+      await s.createGroup({ displayName: 'eng' }, [ids.ann, ids.ben, ids.cat], ctx);
     });
   });
   afterAll(() => fake.close());
 
   it('lists what is held and why, records approvals and rejections with who ran them, and the next run follows them', async () => {
     expect((await runCli(['reconcile', '--yes'], env)).code).toBe(0);
-    withStore(env.DATABASE_PATH, (s) => {
-      for (const n of ['ann', 'ben', 'cat']) s.updateUser(ids[n], (u) => ({ ...u.data, active: false }), ctx);
+    await withStore(env.DATABASE_PATH, async (s) => {
+      for (const n of ['ann', 'ben', 'cat']) await s.updateUser(ids[n], (u) => ({ ...u.data, active: false }), ctx);
     });
     expect((await runCli(['reconcile', '--yes'], env)).code).toBe(2); // blocked
     const list = await runCli(['held'], env);

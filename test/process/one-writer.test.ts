@@ -6,25 +6,26 @@ import { systemClock } from '../../src/core/clock';
 import { startFakeAirflow, type FakeAirflow } from '../../dev/fake-airflow/fake-airflow';
 import { HeldLease } from '../../src/server/process-lease';
 import { openDatabase } from '../../src/store/database';
-import { SqliteAuditLog } from '../../src/store/sqlite-audit';
-import { SqliteIdentityStore } from '../../src/store/sqlite-identity';
-import { SqliteLeaseStore } from '../../src/store/sqlite-lease';
+import { SqlAuditLog } from '../../src/store/sql/audit';
+import { SqlIdentityStore } from '../../src/store/sql/identity';
+import { SqlLeaseStore } from '../../src/store/sql/leases';
 import { CLI } from '../support/dist';
 import { freePort, runCli, startServe, tempDir } from '../support/processes';
+import { sqliteDriverFor } from '../../src/store/sql/sqlite-driver';
 
 const ctx = { actor: 'test' };
 
 /** A database with `n` active users in one mapped group, and a config that maps it. */
-function seed(dir: string, n: number): { db: string; cfg: string } {
+async function seed(dir: string, n: number): Promise<{ db: string; cfg: string }> {
   const db = path.join(dir, 'scim.db');
   const cfg = path.join(dir, 'config.yaml');
   fs.writeFileSync(cfg, ['roles:', '  mappings:', '    - group: eng', '      roles: [User]'].join('\n'));
   const handle = openDatabase(db);
   try {
-    const s = new SqliteIdentityStore(handle, new SqliteAuditLog(handle));
+    const s = new SqlIdentityStore(sqliteDriverFor(handle));
     const ids: string[] = [];
-    for (let i = 0; i < n; i++) ids.push(s.createUser({ userName: `u${i}@example.com`, active: true, name: { givenName: 'U', familyName: String(i) }, emails: [{ value: `u${i}@example.com`, primary: true }] }, ctx).id);
-    s.createGroup({ displayName: 'eng' }, ids, ctx);
+    for (let i = 0; i < n; i++) ids.push((await s.createUser({ userName: `u${i}@example.com`, active: true, name: { givenName: 'U', familyName: String(i) }, emails: [{ value: `u${i}@example.com`, primary: true }] }, ctx)).id);
+    await s.createGroup({ displayName: 'eng' }, ids, ctx);
   } finally {
     handle.close();
   }
@@ -68,7 +69,7 @@ describe('one writer per database', () => {
   const envFor = (s: { db: string; cfg: string }) => ({ DATABASE_PATH: s.db, AIRFLOW_SCIM_CONFIG: s.cfg, AIRFLOW_URL: fake.url, AIRFLOW_API_VERSION: '3', AIRFLOW_USERNAME: 'admin', AIRFLOW_PASSWORD: 'admin' });
 
   it('a second serve on the same database exits 1 naming the holder pid, host and the database path', async () => {
-    const s = seed(tempDir('lease-serve-'), 0);
+    const s = await seed(tempDir('lease-serve-'), 0);
     const first = await startServe({ DATABASE_PATH: s.db });
     try {
       const port = await freePort();
@@ -93,7 +94,7 @@ describe('one writer per database', () => {
   });
 
   it('serve on another host\'s lease: refused while it is renewed, started once a stale one expires', async () => {
-    const s = seed(tempDir('lease-stale-'), 0);
+    const s = await seed(tempDir('lease-stale-'), 0);
     // Renewed moments ago (29 of 30 s left): a live holder, refused at once.
     writeLease(s.db, { name: 'service', pid: 7, host: 'old-pod', expiresInMs: 29_000 });
     const port = await freePort();
@@ -114,7 +115,7 @@ describe('one writer per database', () => {
   });
 
   it('a serve whose lease was taken over (it stalled past the ttl) stops with exit 1 instead of writing beside the new holder', async () => {
-    const s = seed(tempDir('lease-lost-'), 0);
+    const s = await seed(tempDir('lease-lost-'), 0);
     const svc = await startServe({ DATABASE_PATH: s.db });
     const db = openDatabase(s.db);
     try {
@@ -128,7 +129,7 @@ describe('one writer per database', () => {
   }, 30_000);
 
   it('two CLI reconciles started together: one waits for the other, no duplicate create, no conflict', async () => {
-    const s = seed(tempDir('lease-two-cli-'), 120);
+    const s = await seed(tempDir('lease-two-cli-'), 120);
     fake.faults.latencyMs = 2;
     const [a, b] = await Promise.all([runCli(['reconcile', '--json'], envFor(s)), runCli(['reconcile', '--json'], envFor(s))]);
     expect([a.code, b.code]).toEqual([0, 0]);
@@ -139,7 +140,7 @@ describe('one writer per database', () => {
   });
 
   it('serve and a CLI reconcile beside it: no duplicate create, no conflict', async () => {
-    const s = seed(tempDir('lease-serve-cli-'), 120);
+    const s = await seed(tempDir('lease-serve-cli-'), 120);
     fake.faults.latencyMs = 2;
     const svc = await startServe(envFor(s));
     try {
@@ -155,9 +156,9 @@ describe('one writer per database', () => {
   });
 
   it('a CLI reconcile is refused by a run in progress (--wait 0) and waits for it otherwise', async () => {
-    const s = seed(tempDir('lease-wait-'), 3);
+    const s = await seed(tempDir('lease-wait-'), 3);
     const db = openDatabase(s.db);
-    const held = HeldLease.acquire('reconcile', 'reconcile (test)', { store: new SqliteLeaseStore(db), clock: systemClock, database: s.db });
+    const held = await HeldLease.acquire('reconcile', 'reconcile (test)', { store: new SqlLeaseStore(sqliteDriverFor(db)), clock: systemClock, database: s.db });
     try {
       const refused = await runCli(['reconcile', '--wait', '0'], envFor(s));
       expect(refused.code).toBe(1);
@@ -178,19 +179,19 @@ describe('one writer per database', () => {
         }),
       );
       expect(creates(fake)).toHaveLength(0);
-      held.release();
+      await held.release();
       const done = await waiting;
       expect(done.code).toBe(0);
       expect(done.stderr).toMatch(/waiting for the reconcile run in progress/);
       expect(creates(fake)).toHaveLength(3);
     } finally {
-      held.release();
+      await held.release();
       db.close();
     }
   });
 
   it('a lease left by a crashed holder does not block: dead pid on this host, or expired elsewhere', async () => {
-    const s = seed(tempDir('lease-crash-'), 2);
+    const s = await seed(tempDir('lease-crash-'), 2);
     writeLease(s.db, { pid: await deadPid(), host: os.hostname(), expiresInMs: 60_000 });
     expect((await runCli(['reconcile', '--wait', '0'], envFor(s))).code).toBe(0);
     writeLease(s.db, { pid: 1, host: 'some-other-pod', expiresInMs: -1 });

@@ -22,10 +22,10 @@ describe('airflow-scim report access', () => {
     env = { DATABASE_PATH: path.join(dir, 'scim.db'), AIRFLOW_URL: fake.url, AIRFLOW_API_VERSION: '3', AIRFLOW_USERNAME: 'admin', AIRFLOW_PASSWORD: 'admin', AIRFLOW_SCIM_CONFIG: cfg };
     fake.state.addUser({ username: 'breakglass', roles: ['Admin'] });
     fake.state.addUser({ username: 'old.contractor', roles: ['Admin'] }); // unmanaged with Admin: a flag
-    withStore(env.DATABASE_PATH, (s) => {
-      const ann = s.createUser({ userName: 'ann', active: true, emails: [{ value: 'ann@corp.io', primary: true }] }, ctx).id;
-      const ben = s.createUser({ userName: 'ben', active: true, emails: [{ value: 'ben@corp.io', primary: true }] }, ctx).id;
-      s.createGroup({ displayName: 'eng' }, [ann, ben], ctx);
+    await withStore(env.DATABASE_PATH, async (s) => {
+      const ann = (await s.createUser({ userName: 'ann', active: true, emails: [{ value: 'ann@corp.io', primary: true }] }, ctx)).id;
+      const ben = (await s.createUser({ userName: 'ben', active: true, emails: [{ value: 'ben@corp.io', primary: true }] }, ctx)).id;
+      await s.createGroup({ displayName: 'eng' }, [ann, ben], ctx);
     });
     expect((await runCli(['reconcile', '--yes'], env)).code).toBe(0);
     fake.state.getUser('ben')!.roles = ['User', 'fin', 'Op']; // drift made by hand

@@ -8,20 +8,22 @@ const headers = { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const MEMBERS = 10_000; // MAX_MEMBERS_PER_REQUEST (src/core/limits.ts): the largest member list one request may carry
 
-/** Seeds users straight into the database file, through the compiled store (HTTP would take minutes). */
-function seed(file: string): string[] {
+/**
+ * Seeds users straight into the database file, through the compiled store (HTTP would take minutes), typed as the
+ * sources so that the compiler checks the calls. A throw-away file: synchronous off while seeding.
+ */
+async function seed(file: string): Promise<string[]> {
   /* eslint-disable @typescript-eslint/no-require-imports */
-  const { openDatabase } = require(path.join(ROOT, 'dist/src/store/database.js'));
-  const { SqliteAuditLog } = require(path.join(ROOT, 'dist/src/store/sqlite-audit.js'));
-  const { SqliteIdentityStore } = require(path.join(ROOT, 'dist/src/store/sqlite-identity.js'));
+  const { openDatabase } = require(path.join(ROOT, 'dist/src/store/database.js')) as typeof import('../../src/store/database');
+  const { sqliteDriverFor } = require(path.join(ROOT, 'dist/src/store/sql/sqlite-driver.js')) as typeof import('../../src/store/sql/sqlite-driver');
+  const { SqlIdentityStore } = require(path.join(ROOT, 'dist/src/store/sql/identity.js')) as typeof import('../../src/store/sql/identity');
+  /* eslint-enable @typescript-eslint/no-require-imports */
   const db = openDatabase(file);
-  const store = new SqliteIdentityStore(db, new SqliteAuditLog(db));
+  db.pragma('synchronous = OFF');
+  const store = new SqlIdentityStore(sqliteDriverFor(db));
   const ids: string[] = [];
-  db.transaction(() => {
-    for (let i = 0; i < MEMBERS; i++) ids.push(store.createUser({ userName: `seed${i}@example.com`, active: true }, { actor: 'seed' }).id);
-  })();
-  store.close();
-  db.close();
+  for (let i = 0; i < MEMBERS; i++) ids.push((await store.createUser({ userName: `seed${i}@example.com`, active: true }, { actor: 'seed' })).id);
+  await store.close();
   return ids;
 }
 
@@ -33,7 +35,7 @@ describe('/healthz during the largest accepted requests', () => {
   it('answers while they run (no stall of the event loop; the 100 ms figure is measured by npm run fuzz)', async () => {
     const dir = tempDir('stall-');
     const file = path.join(dir, 'scim.db');
-    const ids = seed(file);
+    const ids = await seed(file);
     const served = await startServe({ DATABASE_PATH: file, SCIM_TOKEN: TOKEN });
     try {
       const post = async (p: string, body: unknown) => fetch(`${served.base}/scim/v2${p}`, { method: 'POST', headers, body: JSON.stringify(body) });

@@ -53,7 +53,7 @@ for (const s of runningServers()) {
             deprovision: 'strip-roles',
             safety: { protectedUsers: [BREAK_GLASS.username], maxDeprovisions: 1000, maxDeprovisionPercent: 100 },
           });
-          scim = buildTestApp({ backend: 'sqlite' });
+          scim = await buildTestApp({ backend: 'sqlite' });
           reconciler = new Reconciler({
             store: scim.store, airflow: clientFor(s), state: new MemoryReconcileState<RunReport>(), audit: scim.audit, config, clock: scim.clock, logger: silentLogger(),
           });
@@ -62,8 +62,8 @@ for (const s of runningServers()) {
           for (const [k, v] of rest.untouched) seedRest.set(k, v);
           for (const [k, v] of cli.untouched) seedCli.set(k, v);
         });
-        afterAll(() => {
-          scim?.close();
+        afterAll(async () => {
+          await scim?.close();
           resetAirflow(s);
         });
 

@@ -20,7 +20,7 @@ for (const s of runningServers()) {
 
     test(`Airflow killed while ${N} accounts are being created, then restarted: converges, nothing lost, nothing duplicated`, async () => {
       resetAirflow(s);
-      const scim = buildTestApp({ backend: 'sqlite' });
+      const scim = await buildTestApp({ backend: 'sqlite' });
       try {
         const ids: string[] = [];
         for (let i = 0; i < N; i++) {
@@ -65,7 +65,7 @@ for (const s of runningServers()) {
         expect(crash.every((u) => JSON.stringify(u.roles) === '["Viewer"]')).toBe(true);
         expect([...seen.users.keys()].filter((u) => !u.startsWith('crash')).sort()).toEqual([BREAK_GLASS.username, SERVICE_ACCOUNT.username].sort());
       } finally {
-        scim.close();
+        await scim.close();
         await stop(s);
         await start(s);
       }

@@ -26,8 +26,8 @@ const v3 = servers.filter((s) => s.target.apiVersion === 3);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** A SCIM service wired to this Airflow: users in group "airflow-viewers" get Viewer. */
-function world(s: RealAirflowServer) {
-  const scim = buildTestApp({ backend: 'sqlite' });
+async function world(s: RealAirflowServer) {
+  const scim = await buildTestApp({ backend: 'sqlite' });
   const config = configFor(s, {}, {
     roles: { mappings: [{ group: 'airflow-viewers', roles: ['Viewer'] }] },
     deprovision: 'strip-roles',
@@ -65,7 +65,7 @@ for (const s of v2) describe(s.target.label, () => {
   beforeEach(() => resetAirflow(s));
 
   test('100 reconcile runs add no session row and no login for the service account (basic auth signs in once)', async () => {
-    const w = world(s);
+    const w = await world(s);
     try {
       await w.addViewers(['sess1', 'sess2', 'sess3']);
       expect((await w.reconciler.runOnce({ trigger: 'cli' })).result).toBe('applied');
@@ -76,7 +76,7 @@ for (const s of v2) describe(s.target.label, () => {
       console.log(`Airflow ${s.target.airflowVersion}: 100 no-op runs added ${grew.sessions} session row(s) and ${grew.logins} login(s)`);
       expect(grew).toEqual({ sessions: 0, logins: 0 });
     } finally {
-      w.scim.close();
+      await w.scim.close();
     }
   });
 
@@ -138,7 +138,7 @@ for (const s of servers) describe(s.target.label, () => {
   beforeEach(() => resetAirflow(s));
 
   test('the access review report, read from this real Airflow, classifies every account and role', async () => {
-    const w = world(s);
+    const w = await world(s);
     try {
       await w.addViewers(['rita']);
       expect((await w.reconciler.runOnce({ trigger: 'cli' })).result).toBe('applied');
@@ -156,12 +156,12 @@ for (const s of servers) describe(s.target.label, () => {
       expect(report.roles.map((r) => r.name)).toEqual(expect.arrayContaining(['Admin', 'Op', 'Public', 'User', 'Viewer']));
       expect(report.roles.find((r) => r.name === 'Viewer')?.managedHolders).toBe(1);
     } finally {
-      w.scim.close();
+      await w.scim.close();
     }
   });
 
   test('a deprovisioned user whose password was set in Airflow is refused by the API', async () => {
-    const w = world(s);
+    const w = await world(s);
     try {
       const [carol] = await w.addViewers(['carol']);
       expect((await w.reconciler.runOnce({ trigger: 'cli' })).result).toBe('applied');
@@ -192,7 +192,7 @@ for (const s of servers) describe(s.target.label, () => {
         expect(status).toBe(403);
       }
     } finally {
-      w.scim.close();
+      await w.scim.close();
     }
   });
 });

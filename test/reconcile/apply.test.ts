@@ -56,14 +56,14 @@ describe('applyActions', () => {
     const airflow = new MemoryAirflowClient({ users: [airflowUser('bob', ['User', 'Admin'])] });
     const state = new MemoryReconcileState<RunReport>();
     const clock = new ManualClock();
-    state.own('bob', 'created', 's1', clock.now());
+    await state.own('bob', 'created', 's1', clock.now());
     const audit = new MemoryAuditLog();
     await applyActions([{ kind: 'deprovision-user', username: 'bob', mode: 'strip-roles', rolesBefore: ['Admin', 'User'], adminRemoval: true, reason: 'inactive' }], { airflow, state, audit, clock, concurrency: 4 });
     expect(airflow.peekUser('bob')?.roles).toEqual([]);
     expect(airflow.peekPassword('bob')).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(state.owned().map((o) => o.username)).toEqual(['bob']);
-    expect(state.countDeprovisionsSince(new Date(0))).toBe(1);
-    expect(audit.query({})).toEqual([
+    expect((await state.owned()).map((o) => o.username)).toEqual(['bob']);
+    expect(await state.countDeprovisionsSince(new Date(0))).toBe(1);
+    expect(await audit.query({})).toEqual([
       expect.objectContaining({ source: 'airflow', actor: 'reconciler', subject: 'bob', action: 'deprovision-user', outcome: 'success', detail: { before: { roles: ['Admin', 'User'] }, after: { roles: [] }, mode: 'strip-roles' } }),
     ]);
   });
@@ -71,7 +71,7 @@ describe('applyActions', () => {
   test('delete tolerates an already-deleted user; an admin-removing update is counted', async () => {
     const airflow = new MemoryAirflowClient({ users: [airflowUser('ann', ['Admin'])] });
     const state = new MemoryReconcileState<RunReport>();
-    state.own('ghost', 'created', null, new Date());
+    await state.own('ghost', 'created', null, new Date());
     const outcomes = await applyActions(
       [
         { kind: 'update-user', username: 'ann', changes: { roles: { before: ['Admin'], after: ['Viewer'] } }, reason: 'r', adminRemoval: true },
@@ -81,8 +81,8 @@ describe('applyActions', () => {
     );
     expect(outcomes.map((o) => o.ok)).toEqual([true, true]);
     expect(airflow.peekUser('ann')?.roles).toEqual(['Viewer']);
-    expect(state.owned()).toEqual([]);
-    expect(state.countDeprovisionsSince(new Date(0))).toBe(2);
+    expect(await state.owned()).toEqual([]);
+    expect(await state.countDeprovisionsSince(new Date(0))).toBe(2);
   });
 
   test('errors are per action and marked transient only for transient Airflow errors', async () => {

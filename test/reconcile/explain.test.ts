@@ -5,20 +5,20 @@ import { MemoryReconcileState } from '../../src/store/memory-reconcile-state';
 import { MemoryAuditLog } from '../../src/store/memory-audit';
 import { MemoryIdentityStore } from '../../src/store/memory-identity';
 
-function setup() {
+async function setup() {
   // The contract-tested in-memory store, with ids id-1, id-2, … in creation order.
   let n = 0;
   const store = new MemoryIdentityStore(new MemoryAuditLog(), undefined, () => `id-${++n}`);
   const ctx = { actor: 'test' };
-  store.createUser({ userName: 'alice@corp.io', active: true, externalId: '00u1', name: { givenName: 'Alice', familyName: 'L' }, emails: [{ value: 'alice@corp.io', primary: true }] }, ctx);
-  store.createUser({ userName: 'bob@corp.io', externalId: '00u2', active: false }, ctx);
-  store.createGroup({ displayName: 'Airflow-Admins' }, ['id-1', 'id-2'], ctx);
-  store.createGroup({ displayName: 'data-eng' }, ['id-1'], ctx);
+  await store.createUser({ userName: 'alice@corp.io', active: true, externalId: '00u1', name: { givenName: 'Alice', familyName: 'L' }, emails: [{ value: 'alice@corp.io', primary: true }] }, ctx);
+  await store.createUser({ userName: 'bob@corp.io', externalId: '00u2', active: false }, ctx);
+  await store.createGroup({ displayName: 'Airflow-Admins' }, ['id-1', 'id-2'], ctx);
+  await store.createGroup({ displayName: 'data-eng' }, ['id-1'], ctx);
   const state = new MemoryReconcileState<RunReport>();
-  state.own('okta_00u1', 'adopted', 'id-1', new Date('2026-01-02T00:00:00Z'));
+  await state.own('okta_00u1', 'adopted', 'id-1', new Date('2026-01-02T00:00:00Z'));
   const audit = new MemoryAuditLog();
-  audit.record({ at: '2026-01-02T00:00:00Z', source: 'airflow', actor: 'reconciler', subject: 'okta_00u1', action: 'adopt-user', outcome: 'success' });
-  audit.record({ at: '2026-01-03T00:00:00Z', source: 'airflow', actor: 'reconciler', subject: 'okta_00u1', action: 'update-user', outcome: 'success', detail: { before: { roles: ['Viewer'] }, after: { roles: ['Admin', 'User'] } } });
+  await audit.record({ at: '2026-01-02T00:00:00Z', source: 'airflow', actor: 'reconciler', subject: 'okta_00u1', action: 'adopt-user', outcome: 'success' });
+  await audit.record({ at: '2026-01-03T00:00:00Z', source: 'airflow', actor: 'reconciler', subject: 'okta_00u1', action: 'update-user', outcome: 'success', detail: { before: { roles: ['Viewer'] }, after: { roles: ['Admin', 'User'] } } });
   const config = configSchema.parse({
     airflow: { username: 'okta_{externalId}' },
     roles: { mappings: [{ group: 'airflow-admins', roles: ['Admin'] }, { groupPattern: 'data-*', roles: ['User'] }] },
@@ -27,8 +27,8 @@ function setup() {
 }
 
 describe('explainUser', () => {
-  test.each(['alice@corp.io', 'ALICE@corp.io', 'okta_00u1', 'id-1'])('finds the user by %s and explains roles, ownership and the last change', (q) => {
-    const e = explainUser(q, setup());
+  test.each(['alice@corp.io', 'ALICE@corp.io', 'okta_00u1', 'id-1'])('finds the user by %s and explains roles, ownership and the last change', async (q) => {
+    const e = await explainUser(q, await setup());
     expect(e).toMatchObject({
       scimUser: { id: 'id-1', userName: 'alice@corp.io', active: true, externalId: '00u1' },
       groups: ['Airflow-Admins', 'data-eng'],
@@ -48,16 +48,16 @@ describe('explainUser', () => {
     expect(text).toContain('update-user success');
   });
 
-  test('an inactive user: rules still shown, no account wanted, with the reason', () => {
-    const e = explainUser('bob@corp.io', setup());
+  test('an inactive user: rules still shown, no account wanted, with the reason', async () => {
+    const e = await explainUser('bob@corp.io', await setup());
     expect(e.desired).toBeNull();
     expect(e).toMatchObject({ airflowUsername: 'okta_00u2', excludedReason: 'inactive in the IdP', ownership: null });
     expect(e.rules.map((r) => r.roles)).toEqual([['Admin']]);
     expect(formatExplanation(e)).toContain('INACTIVE');
   });
 
-  test('unknown query', () => {
-    const e = explainUser('nobody', setup());
+  test('unknown query', async () => {
+    const e = await explainUser('nobody', await setup());
     expect(e).toMatchObject({ scimUser: null, ownership: null, lastChange: null });
     expect(formatExplanation(e)).toContain('no SCIM user');
   });

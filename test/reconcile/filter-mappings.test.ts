@@ -12,32 +12,32 @@ import { parseFilter } from '../../src/scim/filter';
 const FINANCE = `${ENTERPRISE_USER}:department eq "Finance"`;
 const ctx = { actor: 'test' };
 
-function world() {
+async function world() {
   const store = new MemoryIdentityStore(new MemoryAuditLog());
-  const fin = store.createUser({ userName: 'fiona', active: true, [ENTERPRISE_USER]: { department: 'Finance' } }, ctx);
-  const eng = store.createUser({ userName: 'eric', active: true, [ENTERPRISE_USER]: { department: 'Engineering' } }, ctx);
-  const admins = store.createGroup({ displayName: 'airflow-admins' }, [eng.id], ctx);
+  const fin = await store.createUser({ userName: 'fiona', active: true, [ENTERPRISE_USER]: { department: 'Finance' } }, ctx);
+  const eng = await store.createUser({ userName: 'eric', active: true, [ENTERPRISE_USER]: { department: 'Engineering' } }, ctx);
+  const admins = await store.createGroup({ displayName: 'airflow-admins' }, [eng.id], ctx);
   const config = parseConfig({
     roles: { mappings: [{ filter: FINANCE, roles: ['finance-viewer'] }, { group: 'airflow-admins', roles: ['Admin'] }] },
   });
   return { store, fin, eng, admins, config };
 }
 
-test('a filter rule gives its roles to exactly the users the same filter returns from the SCIM API', () => {
-  const { store, config } = world();
-  const d = desiredState(store.snapshot(), {
+test('a filter rule gives its roles to exactly the users the same filter returns from the SCIM API', async () => {
+  const { store, config } = await world();
+  const d = desiredState(await store.snapshot(), {
     usernameTemplate: '{userName}', mappings: config.roles.mappings, defaultRoles: [], custom: {},
   });
   expect(d.users.map((u) => [u.username, u.roles])).toEqual([['eric', ['Admin']], ['fiona', ['finance-viewer']]]);
   expect(d.users.find((u) => u.username === 'fiona')?.sources).toEqual([{ group: null, rule: `filter: ${FINANCE}`, roles: ['finance-viewer'], values: 'department = "Finance"' }]);
   // The same text as a list filter returns the same user.
-  const listed = store.listUsers({ filter: parseFilter(FINANCE), startIndex: 1, count: 100 });
+  const listed = await store.listUsers({ filter: parseFilter(FINANCE), startIndex: 1, count: 100 });
   expect(listed.resources.map((u) => u.data.userName)).toEqual(['fiona']);
 });
 
-test('explain names the filter rule that gave the role', () => {
-  const { store, config } = world();
-  const e = explainUser('fiona', { store, state: new MemoryReconcileState<RunReport>(), audit: new MemoryAuditLog(), config });
+test('explain names the filter rule that gave the role', async () => {
+  const { store, config } = await world();
+  const e = await explainUser('fiona', { store, state: new MemoryReconcileState<RunReport>(), audit: new MemoryAuditLog(), config });
   expect(e.rules).toEqual([{ group: null, rule: `filter: ${FINANCE}`, roles: ['finance-viewer'], values: 'department = "Finance"' }]);
   expect(formatExplanation(e)).toContain(`filter: ${FINANCE} (the user's department = "Finance") -> finance-viewer`);
 });

@@ -31,20 +31,21 @@ function setup(cfg: ConfigInput = {}) {
   const drift: Record<string, number> = {};
   const metrics: ReconcileMetrics = { onDrift: (k, c) => (drift[k] = c) };
   const reconciler = new Reconciler({ store, airflow, state, audit, config, clock, logger: silentLogger(), metrics, newPassword: () => 'pw' });
-  const user = (userName: string, extra: Record<string, unknown> = {}) =>
-    store.createUser({ userName, active: true, emails: [{ value: userName.includes('@') ? userName : `${userName}@corp.io`, primary: true }], ...extra } as never, ctx).id;
+  const user = async (userName: string, extra: Record<string, unknown> = {}) =>
+    (await store.createUser({ userName, active: true, emails: [{ value: userName.includes('@') ? userName : `${userName}@corp.io`, primary: true }], ...extra } as never, ctx)).id;
   return { clock, audit, store, airflow, state, config, reconciler, drift, user };
 }
 
 describe('role removals count against the safety window', () => {
   test('removing the group assignment that gave 40 users their mapped role (default Viewer) is held, not applied', async () => {
     const t = setup({ roles: { mappings: [{ group: 'data-engineers', roles: ['User'] }], default: ['Viewer'] } });
-    const ids = Array.from({ length: 40 }, (_, i) => t.user(`u${i}`));
-    const g = t.store.createGroup({ displayName: 'data-engineers' }, ids, ctx);
+    const ids: string[] = [];
+    for (let i = 0; i < 40; i++) ids.push(await t.user(`u${i}`));
+    const g = await t.store.createGroup({ displayName: 'data-engineers' }, ids, ctx);
     expect((await t.reconciler.runOnce({ trigger: 'startup' })).result).toBe('applied');
     expect(t.airflow.peekUser('u0')?.roles).toEqual(['User', 'Viewer']);
 
-    t.store.updateGroup(g.id, () => ({ memberOps: [{ op: 'removeAll' }] }), ctx);
+    await t.store.updateGroup(g.id, () => ({ memberOps: [{ op: 'removeAll' }] }), ctx);
     const r = await t.reconciler.runOnce({ trigger: 'change' });
     expect(r.result).toBe('blocked');
     expect(r.verdict.held).toHaveLength(40);
@@ -53,27 +54,27 @@ describe('role removals count against the safety window', () => {
     const released = await t.reconciler.runOnce({ trigger: 'cli', allowMassDeprovision: true });
     expect(released.result).toBe('applied');
     expect(t.airflow.peekUser('u0')?.roles).toEqual(['Viewer']);
-    expect(t.state.countDeprovisionsSince(new Date(0))).toBe(40);
+    expect(await t.state.countDeprovisionsSince(new Date(0))).toBe(40);
   });
 
   test('a pure downgrade counts; moving between mapped groups does not', async () => {
     const t = setup({ safety: { protectedUsers: ['admin'], maxDeprovisions: 1, maxDeprovisionPercent: 100, window: '1h' } });
-    const a = t.user('a');
-    const b = t.user('b');
-    const c = t.user('c');
-    const users = t.store.createGroup({ displayName: 'airflow-users' }, [a, b, c], ctx);
-    const ops = t.store.createGroup({ displayName: 'airflow-ops' }, [a, b], ctx);
+    const a = await t.user('a');
+    const b = await t.user('b');
+    const c = await t.user('c');
+    const users = await t.store.createGroup({ displayName: 'airflow-users' }, [a, b, c], ctx);
+    const ops = await t.store.createGroup({ displayName: 'airflow-ops' }, [a, b], ctx);
     await t.reconciler.runOnce({ trigger: 'startup' });
     // a: [Op, User] -> [User] (downgrade, counts). c: [User] -> [Op] (a move, does not count).
-    t.store.updateGroup(ops.id, () => ({ memberOps: [{ op: 'remove', ids: [a] }, { op: 'add', ids: [c] }] }), ctx);
-    t.store.updateGroup(users.id, () => ({ memberOps: [{ op: 'remove', ids: [c] }] }), ctx);
+    await t.store.updateGroup(ops.id, () => ({ memberOps: [{ op: 'remove', ids: [a] }, { op: 'add', ids: [c] }] }), ctx);
+    await t.store.updateGroup(users.id, () => ({ memberOps: [{ op: 'remove', ids: [c] }] }), ctx);
     const r = await t.reconciler.runOnce({ trigger: 'change' });
     expect(r.result).toBe('applied');
     expect(t.airflow.peekUser('a')?.roles).toEqual(['User']);
     expect(t.airflow.peekUser('c')?.roles).toEqual(['Op']);
-    expect(t.state.countDeprovisionsSince(new Date(0))).toBe(1);
+    expect(await t.state.countDeprovisionsSince(new Date(0))).toBe(1);
     // b: [Op, User] -> [User]: a second downgrade within the hour exceeds maxDeprovisions 1.
-    t.store.updateGroup(ops.id, () => ({ memberOps: [{ op: 'remove', ids: [b] }] }), ctx);
+    await t.store.updateGroup(ops.id, () => ({ memberOps: [{ op: 'remove', ids: [b] }] }), ctx);
     const r2 = await t.reconciler.runOnce({ trigger: 'change' });
     expect(r2.result).toBe('blocked');
     expect(t.airflow.peekUser('b')?.roles.sort()).toEqual(['Op', 'User']);
@@ -85,14 +86,14 @@ describe('an Airflow account stays bound to one SCIM identity', () => {
 
   test('alice@b never inherits the account of deactivated alice@a: collision in plan, status drift, metric and audit until released', async () => {
     const t = setup(cfg);
-    const a = t.user('alice@a.example', { externalId: 'okta-a' });
-    const admins = t.store.createGroup({ displayName: 'airflow-admins' }, [a], ctx);
+    const a = await t.user('alice@a.example', { externalId: 'okta-a' });
+    const admins = await t.store.createGroup({ displayName: 'airflow-admins' }, [a], ctx);
     await t.reconciler.runOnce({ trigger: 'startup' });
-    expect(t.state.owned().find((o) => o.username === 'alice')).toMatchObject({ scimUserId: a, externalId: 'okta-a' });
+    expect((await t.state.owned()).find((o) => o.username === 'alice')).toMatchObject({ scimUserId: a, externalId: 'okta-a' });
 
-    t.store.updateUser(a, (u) => ({ ...u.data, active: false }), ctx);
-    const b = t.user('alice@b.example', { externalId: 'okta-b' });
-    t.store.updateGroup(admins.id, () => ({ memberOps: [{ op: 'add', ids: [b] }] }), ctx);
+    await t.store.updateUser(a, (u) => ({ ...u.data, active: false }), ctx);
+    const b = await t.user('alice@b.example', { externalId: 'okta-b' });
+    await t.store.updateGroup(admins.id, () => ({ memberOps: [{ op: 'add', ids: [b] }] }), ctx);
     const r = await t.reconciler.runOnce({ trigger: 'change' });
     // The old identity's account is deprovisioned; nobody else gets it.
     expect(t.airflow.peekUser('alice')).toMatchObject({ email: 'alice@a.example', roles: [] });
@@ -101,57 +102,57 @@ describe('an Airflow account stays bound to one SCIM identity', () => {
     expect(collision).toMatchObject({ username: 'alice', scimUserIds: [a, b] });
     expect(collision?.note).toMatch(/alice@a\.example.*alice@b\.example.*airflow-scim release alice/);
     expect(t.drift['username-collision']).toBe(1);
-    expect(t.audit.query({ source: 'airflow', subject: 'alice' }).filter((e) => e.action === 'username-collision')).toHaveLength(1);
-    expect(explainUser('alice@b.example', { store: t.store, state: t.state, audit: t.audit, config: t.config }).collision).toMatch(/bound to SCIM user .*alice@a\.example/);
+    expect((await t.audit.query({ source: 'airflow', subject: 'alice' })).filter((e) => e.action === 'username-collision')).toHaveLength(1);
+    expect((await explainUser('alice@b.example', { store: t.store, state: t.state, audit: t.audit, config: t.config })).collision).toMatch(/bound to SCIM user .*alice@a\.example/);
 
     // Nothing changes on later runs, and the collision is audited once.
     const again = await t.reconciler.runOnce({ trigger: 'schedule' });
     expect(again.plan.actions).toEqual([]);
-    expect(t.audit.query({ source: 'airflow', subject: 'alice' }).filter((e) => e.action === 'username-collision')).toHaveLength(1);
+    expect((await t.audit.query({ source: 'airflow', subject: 'alice' })).filter((e) => e.action === 'username-collision')).toHaveLength(1);
 
     // An admin releases the binding: the next run adopts the account for alice@b.
-    t.state.disown('alice');
+    await t.state.disown('alice');
     await t.reconciler.runOnce({ trigger: 'cli' });
     expect(t.airflow.peekUser('alice')).toMatchObject({ email: 'alice@b.example', roles: ['Admin'] });
-    expect(t.state.owned().find((o) => o.username === 'alice')).toMatchObject({ scimUserId: b, externalId: 'okta-b' });
+    expect((await t.state.owned()).find((o) => o.username === 'alice')).toMatchObject({ scimUserId: b, externalId: 'okta-b' });
   });
 
   test('the same person re-created in the IdP (new SCIM id, same externalId) keeps the account', async () => {
     const t = setup(cfg);
-    const a = t.user('alice@a.example', { externalId: 'okta-a' });
-    const users = t.store.createGroup({ displayName: 'airflow-users' }, [a], ctx);
+    const a = await t.user('alice@a.example', { externalId: 'okta-a' });
+    const users = await t.store.createGroup({ displayName: 'airflow-users' }, [a], ctx);
     await t.reconciler.runOnce({ trigger: 'startup' });
-    t.store.deleteUser(a, ctx);
-    const again = t.user('alice@a.example', { externalId: 'okta-a' });
-    t.store.updateGroup(users.id, () => ({ memberOps: [{ op: 'add', ids: [again] }] }), ctx);
+    await t.store.deleteUser(a, ctx);
+    const again = await t.user('alice@a.example', { externalId: 'okta-a' });
+    await t.store.updateGroup(users.id, () => ({ memberOps: [{ op: 'add', ids: [again] }] }), ctx);
     const r = await t.reconciler.runOnce({ trigger: 'change' });
     expect(r.plan.drift.filter((d) => d.kind === 'username-collision')).toEqual([]);
-    expect(t.state.owned().find((o) => o.username === 'alice')?.scimUserId).toBe(again);
+    expect((await t.state.owned()).find((o) => o.username === 'alice')?.scimUserId).toBe(again);
     expect(t.airflow.peekUser('alice')?.roles).toEqual(['User']);
   });
 
   test('a binding recorded before externalId was kept learns it from its own identity on the next run', async () => {
     const t = setup(cfg);
-    const a = t.user('carol@a.example', { externalId: 'okta-c' });
-    t.store.createGroup({ displayName: 'airflow-users' }, [a], ctx);
+    const a = await t.user('carol@a.example', { externalId: 'okta-c' });
+    await t.store.createGroup({ displayName: 'airflow-users' }, [a], ctx);
     await t.reconciler.runOnce({ trigger: 'startup' });
-    t.state.disown('carol');
-    t.state.own('carol', 'created', a, t.clock.now()); // as written by the previous version
+    await t.state.disown('carol');
+    await t.state.own('carol', 'created', a, t.clock.now()); // as written by the previous version
     await t.reconciler.runOnce({ trigger: 'schedule' });
-    expect(t.state.owned().find((o) => o.username === 'carol')).toMatchObject({ scimUserId: a, externalId: 'okta-c', how: 'created' });
+    expect((await t.state.owned()).find((o) => o.username === 'carol')).toMatchObject({ scimUserId: a, externalId: 'okta-c', how: 'created' });
   });
 
   test('two SCIM users rendering one username: neither is provisioned; plan and explain name both', async () => {
     const t = setup(cfg);
-    const a = t.user('bob@a.example');
-    const b = t.user('bob@b.example');
-    t.store.createGroup({ displayName: 'airflow-users' }, [a, b], ctx);
+    const a = await t.user('bob@a.example');
+    const b = await t.user('bob@b.example');
+    await t.store.createGroup({ displayName: 'airflow-users' }, [a, b], ctx);
     const r = await t.reconciler.runOnce({ trigger: 'startup' });
     expect(t.airflow.peekUser('bob')).toBeUndefined();
     const collision = r.plan.drift.find((d) => d.kind === 'username-collision');
     expect(collision).toMatchObject({ username: 'bob', scimUserIds: [a, b] });
     expect(collision?.note).toMatch(/bob@a\.example.*bob@b\.example/);
-    const e = explainUser('bob@b.example', { store: t.store, state: t.state, audit: t.audit, config: t.config });
+    const e = await explainUser('bob@b.example', { store: t.store, state: t.state, audit: t.audit, config: t.config });
     expect(e.excludedReason).toMatch(/bob@a\.example.*bob@b\.example/);
     expect(t.drift['username-collision']).toBe(1);
   });

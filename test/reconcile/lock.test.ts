@@ -23,7 +23,11 @@ function world() {
   const lock = (who: string): RunLock => ({
     acquire: async (trigger) => {
       events.push(`${who} acquire ${trigger}`);
-      return { release: () => events.push(`${who} release`) };
+      return {
+        release: async () => {
+          events.push(`${who} release`);
+        },
+      };
     },
   });
   const make = (who: string, origin: 'service' | 'cli') => new Reconciler({ store, airflow, state, audit, config, clock, logger: silentLogger(), lock: lock(who), origin });
@@ -36,7 +40,7 @@ describe('Reconciler with a cross-process lock', () => {
     const r = w.make('svc', 'service');
     const report = await r.runOnce({ trigger: 'startup' });
     expect(w.events).toEqual(['svc acquire startup', 'svc release']);
-    expect(w.state.lastRun()?.id).toBe(report.id);
+    expect((await w.state.lastRun())?.id).toBe(report.id);
     expect(report.origin).toBe('service');
   });
 
@@ -54,7 +58,7 @@ describe('Reconciler with a cross-process lock', () => {
     });
     await expect(r.runOnce({ trigger: 'cli' })).rejects.toThrow(/in progress/);
     expect(w.airflow.log).toEqual([]);
-    expect(w.state.lastRun()).toBeUndefined();
+    expect(await w.state.lastRun()).toBeUndefined();
   });
 
   test("after another process's run, the service's change-triggered run does not plan on its stale cached view", async () => {
@@ -62,8 +66,8 @@ describe('Reconciler with a cross-process lock', () => {
     const service = w.make('svc', 'service');
     const cli = w.make('cli', 'cli');
     await service.runOnce({ trigger: 'startup' }); // full read, cached
-    const alice = w.store.createUser({ userName: 'alice', active: true, emails: [{ value: 'alice@x.io', primary: true }], name: { givenName: 'a', familyName: 'X' } }, ctx).id;
-    w.store.createGroup({ displayName: 'eng' }, [alice], ctx);
+    const alice = (await w.store.createUser({ userName: 'alice', active: true, emails: [{ value: 'alice@x.io', primary: true }], name: { givenName: 'a', familyName: 'X' } }, ctx)).id;
+    await w.store.createGroup({ displayName: 'eng' }, [alice], ctx);
     const byCli = await cli.runOnce({ trigger: 'cli' });
     expect(byCli.result).toBe('applied');
     const writesBefore = w.airflow.log.filter((l) => l.startsWith('createUser')).length;

@@ -221,13 +221,13 @@ describe('plan', () => {
     const airflow = new MemoryAirflowClient({ users: [airflowUser('admin', ['Admin']), airflowUser('adoptme', ['Public']), airflowUser('leaver', ['User']), airflowUser('stripped', [])] });
     const st = new MemoryReconcileState<RunReport>();
     const clock = new ManualClock();
-    for (const n of ['leaver', 'stripped']) st.own(n, 'created', `scim-${n}`, clock.now());
+    for (const n of ['leaver', 'stripped']) await st.own(n, 'created', `scim-${n}`, clock.now());
     const desired = state({
       roles: [{ name: 'custom', permissions: [['can_read', 'DAGs']] }],
       users: [desiredUser('new', ['custom', 'Viewer']), desiredUser('adoptme', ['Op'], { firstName: 'Ad' }), desiredUser('ghosted', ['Ghost', 'User'])],
     });
     const planFor = async (): Promise<Plan> =>
-      plan(desired, { users: await airflow.listUsers(), roles: await airflow.listRoles() }, ctx({ owned: ownershipMap(st), deprovision: 'strip-roles' }));
+      plan(desired, { users: await airflow.listUsers(), roles: await airflow.listRoles() }, ctx({ owned: await ownershipMap(st), deprovision: 'strip-roles' }));
 
     const first = await planFor();
     expect(first.actions.length).toBeGreaterThan(0);

@@ -65,13 +65,14 @@ function setup(cfg: ConfigInput = {}, seedUsers: AirflowUser[] = [{ username: 'a
     onLag: (s) => seen.lag.push(s),
   };
   const reconciler = new Reconciler({ store, airflow, state, audit, config, clock, logger: silentLogger(), metrics, newPassword: () => 'pw', ...extra });
-  const addUsers = (names: string[], groupName = 'airflow-users'): string[] => {
-    const ids = names.map((n) => store.createUser({ userName: n, active: true, emails: [{ value: `${n}@corp.io`, primary: true }], name: { givenName: n, familyName: 'X' } }, ctx).id);
-    store.createGroup({ displayName: groupName }, ids, ctx);
+  const addUsers = async (names: string[], groupName = 'airflow-users'): Promise<string[]> => {
+    const ids: string[] = [];
+    for (const n of names) ids.push((await store.createUser({ userName: n, active: true, emails: [{ value: `${n}@corp.io`, primary: true }], name: { givenName: n, familyName: 'X' } }, ctx)).id);
+    await store.createGroup({ displayName: groupName }, ids, ctx);
     return ids;
   };
-  const deactivate = (id: string): void => {
-    store.updateUser(id, (u) => ({ ...u.data, active: false }), ctx);
+  const deactivate = async (id: string): Promise<void> => {
+    await store.updateUser(id, (u) => ({ ...u.data, active: false }), ctx);
   };
   const writes = (): string[] => airflow.log.filter((l) => WRITES.test(l));
   return { clock, audit, store, airflow, state, reconciler, seen, addUsers, deactivate, writes };
@@ -83,14 +84,14 @@ describe('Reconciler.runOnce', () => {
       roles: { mappings: [{ group: 'airflow-users', roles: ['User', 'fin'] }], custom: { fin: { permissions: [['can_read', 'DAG:finance_daily']] } } },
     });
     t.airflow.missingResources.add('DAG:finance_daily');
-    t.addUsers(['alice']);
+    await t.addUsers(['alice']);
     const first = await t.reconciler.runOnce({ trigger: 'startup' });
     expect(first.result).toBe('applied');
     expect(first.plan.drift).toContainEqual(expect.objectContaining({ kind: 'unavailable-role', role: 'fin', note: expect.stringContaining("no resource 'DAG:finance_daily'") }));
     expect(t.airflow.peekUser('alice')?.roles).toEqual(['User']);
     expect(t.airflow.log.filter((l) => l.startsWith('refused'))).toHaveLength(1);
     // A SCIM change does not try the role again.
-    t.addUsers(['bob'], 'airflow-users-2');
+    await t.addUsers(['bob'], 'airflow-users-2');
     const change = await t.reconciler.runOnce({ trigger: 'change' });
     expect(change.plan.drift.map((d) => d.kind)).toContain('unavailable-role');
     expect(t.airflow.log.filter((l) => l.startsWith('refused'))).toHaveLength(1);
@@ -104,16 +105,16 @@ describe('Reconciler.runOnce', () => {
 
   test('applies the plan, records ownership and audit, then has nothing to do', async () => {
     const t = setup();
-    t.addUsers(['alice', 'bob']);
+    await t.addUsers(['alice', 'bob']);
     const r1 = await t.reconciler.runOnce({ trigger: 'startup' });
-    expect(r1).toMatchObject({ result: 'applied', dryRun: false, seq: t.store.latestSeq(), id: 1 });
+    expect(r1).toMatchObject({ result: 'applied', dryRun: false, seq: await t.store.latestSeq(), id: 1 });
     expect(t.writes()).toEqual(['createUser alice', 'createUser bob']);
     expect(t.airflow.peekUser('alice')).toMatchObject({ email: 'alice@corp.io', firstName: 'alice', lastName: 'X', roles: ['User'] });
-    expect(t.state.owned().map((o) => [o.username, o.how])).toEqual([['alice', 'created'], ['bob', 'created']]);
-    expect(t.audit.query({ source: 'airflow', subject: 'alice' })).toEqual([
+    expect((await t.state.owned()).map((o) => [o.username, o.how])).toEqual([['alice', 'created'], ['bob', 'created']]);
+    expect(await t.audit.query({ source: 'airflow', subject: 'alice' })).toEqual([
       expect.objectContaining({ actor: 'reconciler', action: 'create-user', outcome: 'success', detail: expect.objectContaining({ after: expect.objectContaining({ roles: ['User'] }) }) }),
     ]);
-    expect(JSON.parse(t.state.getKv(KV_LAST_SUCCESS)!)).toMatchObject({ seq: t.store.latestSeq() });
+    expect(JSON.parse((await t.state.getKv(KV_LAST_SUCCESS))!)).toMatchObject({ seq: await t.store.latestSeq() });
     expect(t.seen.lag).toHaveLength(1);
 
     const r2 = await t.reconciler.runOnce({ trigger: 'schedule' });
@@ -125,24 +126,24 @@ describe('Reconciler.runOnce', () => {
 
   test('a dry run plans but makes zero writes to Airflow and changes no ownership', async () => {
     const t = setup();
-    t.addUsers(['alice']);
+    await t.addUsers(['alice']);
     const r = await t.reconciler.runOnce({ trigger: 'cli', dryRun: true });
     expect(r.result).toBe('planned');
     expect(r.plan.actions.map((a) => a.kind)).toEqual(['create-user']);
     expect(r.outcomes).toEqual([]);
     expect(t.writes()).toEqual([]);
-    expect(t.state.owned()).toEqual([]);
-    expect(t.state.lastRun()).toBeUndefined();
-    expect(t.state.lastRun({ includeDryRun: true })).toMatchObject({ dryRun: true, result: 'planned' });
+    expect(await t.state.owned()).toEqual([]);
+    expect(await t.state.lastRun()).toBeUndefined();
+    expect(await t.state.lastRun({ includeDryRun: true })).toMatchObject({ dryRun: true, result: 'planned' });
     expect(t.seen.runs).toEqual([]);
   });
 
   test('blocked: other actions apply, deprovisions are held, kv and audit say why; allowMassDeprovision releases', async () => {
     const t = setup();
-    const ids = t.addUsers(['u1', 'u2', 'u3']);
+    const ids = await t.addUsers(['u1', 'u2', 'u3']);
     await t.reconciler.runOnce({ trigger: 'startup' });
-    for (const id of ids) t.deactivate(id);
-    t.addUsers(['newbie'], 'airflow-ops');
+    for (const id of ids) await t.deactivate(id);
+    await t.addUsers(['newbie'], 'airflow-ops');
 
     const r = await t.reconciler.runOnce({ trigger: 'change' });
     expect(r.result).toBe('blocked');
@@ -150,31 +151,31 @@ describe('Reconciler.runOnce', () => {
     expect(r.outcomes.map((o) => o.action.kind)).toEqual(['create-user']);
     expect(t.airflow.peekUser('newbie')?.roles).toEqual(['Op']);
     expect(t.airflow.peekUser('u1')?.roles).toEqual(['User']);
-    expect(JSON.parse(t.state.getKv(KV_BLOCKED)!)).toMatchObject({ deprovisions: 3, limit: 2, held: ['u1', 'u2', 'u3'] });
+    expect(JSON.parse((await t.state.getKv(KV_BLOCKED))!)).toMatchObject({ deprovisions: 3, limit: 2, held: ['u1', 'u2', 'u3'] });
 
     await t.reconciler.runOnce({ trigger: 'schedule' });
-    const blockedAudits = t.audit.query({ source: 'airflow' }).filter((e) => e.action === 'blocked');
+    const blockedAudits = (await t.audit.query({ source: 'airflow' })).filter((e) => e.action === 'blocked');
     expect(blockedAudits).toHaveLength(1); // not re-audited while the same set stays held
 
     const forced = await t.reconciler.runOnce({ trigger: 'cli', allowMassDeprovision: true });
     expect(forced.result).toBe('applied');
     expect(t.airflow.peekUser('u1')?.roles).toEqual([]);
-    expect(t.state.getKv(KV_BLOCKED)).toBeUndefined();
-    expect(t.state.countDeprovisionsSince(new Date(0))).toBe(3);
+    expect(await t.state.getKv(KV_BLOCKED)).toBeUndefined();
+    expect(await t.state.countDeprovisionsSince(new Date(0))).toBe(3);
   });
 
   test('held changes decided one by one: an approval applies, a rejection keeps the access until the IdP changes again', async () => {
     const t = setup();
-    const [u1, u2, u3, u4] = t.addUsers(['u1', 'u2', 'u3', 'u4']);
+    const [u1, u2, u3, u4] = await t.addUsers(['u1', 'u2', 'u3', 'u4']);
     await t.reconciler.runOnce({ trigger: 'startup' });
-    for (const id of [u1!, u2!, u3!, u4!]) t.deactivate(id);
+    for (const id of [u1!, u2!, u3!, u4!]) await t.deactivate(id);
     expect((await t.reconciler.runOnce({ trigger: 'change' })).result).toBe('blocked');
-    const blocked = blockedView(t.state)!;
+    const blocked = (await blockedView(t.state))!;
     expect(Object.keys(blocked.heldChanges ?? {})).toEqual(['u1', 'u2', 'u3', 'u4']);
     expect(blocked.heldChanges?.['u1']?.change).toMatch(/^strip roles \[User\]/);
     // What `airflow-scim held approve u1` and `held reject u2` record.
     const at = new Date().toISOString();
-    saveHeldDecisions(t.state, {
+    await saveHeldDecisions(t.state, {
       u1: { decision: 'approve', key: blocked.heldChanges!['u1']!.key, by: 'ops', at },
       u2: { decision: 'reject', key: blocked.heldChanges!['u2']!.key, by: 'ops', at },
     });
@@ -187,13 +188,13 @@ describe('Reconciler.runOnce', () => {
     expect(next.verdict.held.map((a) => 'username' in a && a.username)).toEqual(['u3', 'u4']);
     // The approval is used up; the rejection stays while the same change is proposed.
     await t.reconciler.runOnce({ trigger: 'schedule' });
-    expect(Object.keys(heldDecisions(t.state))).toEqual(['u2']);
+    expect(Object.keys(await heldDecisions(t.state))).toEqual(['u2']);
     expect(t.airflow.peekUser('u2')?.roles).toEqual(['User']);
     // The IdP changes again (u2 back, then gone): the rejection no longer applies, the limits decide again.
-    t.store.updateUser(u2!, (u) => ({ ...u.data, active: true }), { actor: 'test' });
+    await t.store.updateUser(u2!, (u) => ({ ...u.data, active: true }), { actor: 'test' });
     await t.reconciler.runOnce({ trigger: 'schedule' });
-    expect(heldDecisions(t.state)).toEqual({});
-    t.deactivate(u2!);
+    expect(await heldDecisions(t.state)).toEqual({});
+    await t.deactivate(u2!);
     const again = await t.reconciler.runOnce({ trigger: 'schedule' });
     expect(again.verdict.held.map((a) => 'username' in a && a.username).sort()).toEqual(['u2', 'u3', 'u4']);
   });
@@ -201,9 +202,9 @@ describe('Reconciler.runOnce', () => {
   test('a block, a change of its held set and its release are each announced once (webhook hook)', async () => {
     const events: BlockEvent[] = [];
     const t = setup(undefined, undefined, { onBlockChange: (e) => events.push(e) });
-    const ids = t.addUsers(['u1', 'u2', 'u3']);
+    const ids = await t.addUsers(['u1', 'u2', 'u3']);
     await t.reconciler.runOnce({ trigger: 'startup' });
-    for (const id of ids) t.deactivate(id);
+    for (const id of ids) await t.deactivate(id);
     await t.reconciler.runOnce({ trigger: 'change' });
     await t.reconciler.runOnce({ trigger: 'schedule' }); // same held set: no second message
     expect(events).toEqual([{ kind: 'blocked', reason: expect.stringContaining('held'), held: ['u1', 'u2', 'u3'] }]);
@@ -213,11 +214,11 @@ describe('Reconciler.runOnce', () => {
 
   test('limits count across runs: one-at-a-time deprovisions trip the window, which then slides', async () => {
     const t = setup();
-    const ids = t.addUsers(['u1', 'u2', 'u3', 'u4']);
+    const ids = await t.addUsers(['u1', 'u2', 'u3', 'u4']);
     await t.reconciler.runOnce({ trigger: 'startup' });
     const results: string[] = [];
     for (const id of ids.slice(0, 3)) {
-      t.deactivate(id);
+      await t.deactivate(id);
       results.push((await t.reconciler.runOnce({ trigger: 'change' })).result);
       t.clock.advance(60_000);
     }
@@ -230,7 +231,7 @@ describe('Reconciler.runOnce', () => {
   test('partial: one failed action does not stop the rest and is reported as transient', async () => {
     const t = setup();
     t.airflow.failCreate.add('bob');
-    t.addUsers(['alice', 'bob', 'carol']);
+    await t.addUsers(['alice', 'bob', 'carol']);
     const r = await t.reconciler.runOnce({ trigger: 'change' });
     expect(r.result).toBe('partial');
     expect(r.transient).toBe(true);
@@ -238,8 +239,8 @@ describe('Reconciler.runOnce', () => {
     expect(r.outcomes[1].error).toContain('500 creating bob');
     // A partial run says why, in the report the log line, status and the CLI show.
     expect(r.error).toBe('1 of 3 action(s) failed; first: create-user bob: 500 creating bob');
-    expect(t.audit.query({ subject: 'bob', source: 'airflow' })).toEqual([expect.objectContaining({ outcome: 'failure', detail: { error: '500 creating bob' } })]);
-    expect(t.state.getKv(KV_LAST_SUCCESS)).toBeUndefined();
+    expect(await t.audit.query({ subject: 'bob', source: 'airflow' })).toEqual([expect.objectContaining({ outcome: 'failure', detail: { error: '500 creating bob' } })]);
+    expect(await t.state.getKv(KV_LAST_SUCCESS)).toBeUndefined();
 
     t.airflow.failCreate.clear();
     const again = await t.reconciler.runOnce({ trigger: 'schedule' });
@@ -249,39 +250,39 @@ describe('Reconciler.runOnce', () => {
 
   test('failed: Airflow unreachable before apply', async () => {
     const t = setup();
-    t.addUsers(['alice']);
+    await t.addUsers(['alice']);
     t.airflow.failNext(new AirflowError('unreachable', 'connect ECONNREFUSED 127.0.0.1:8080'));
     const r = await t.reconciler.runOnce({ trigger: 'change' });
     expect(r).toMatchObject({ result: 'failed', transient: true, error: 'connect ECONNREFUSED 127.0.0.1:8080', outcomes: [] });
     expect(t.writes()).toEqual([]);
-    expect(t.state.lastRun()).toMatchObject({ result: 'failed' });
+    expect(await t.state.lastRun()).toMatchObject({ result: 'failed' });
   });
 
   test('delete mode deletes and disowns; stale ownership of users deleted elsewhere is dropped', async () => {
     const t = setup({ deprovision: 'delete' });
-    const [a] = t.addUsers(['alice', 'bob']);
+    const [a] = await t.addUsers(['alice', 'bob']);
     await t.reconciler.runOnce({ trigger: 'startup' });
-    t.deactivate(a);
+    await t.deactivate(a);
     await t.airflow.deleteUser('bob'); // someone deleted bob by hand: the scheduled full read sees it
     const r = await t.reconciler.runOnce({ trigger: 'schedule' });
     expect(r.plan.actions.map((x) => `${x.kind} ${'username' in x ? x.username : ''}`)).toEqual(['create-user bob', 'deprovision-user alice']);
     expect(t.airflow.peekUser('alice')).toBeUndefined();
-    expect(t.state.owned().map((o) => o.username)).toEqual(['bob']);
+    expect((await t.state.owned()).map((o) => o.username)).toEqual(['bob']);
   });
 
   test('a change run reads fresh only the users whose wanted state changed (no page reads), and plans from that', async () => {
     const t = setup({ safety: { maxDeprovisions: 100, maxDeprovisionPercent: 100 } });
-    const [a, b] = t.addUsers(['alice', 'bob', 'carl']);
+    const [a, b] = await t.addUsers(['alice', 'bob', 'carl']);
     await t.reconciler.runOnce({ trigger: 'startup' });
     const from = t.airflow.log.length;
-    t.deactivate(a);
+    await t.deactivate(a);
     const r1 = await t.reconciler.runOnce({ trigger: 'change' });
     expect(r1.result).toBe('applied');
     expect(t.airflow.log.slice(from)).toEqual(['getUser alice', 'listRoles', 'updateUser alice']);
     expect(t.airflow.peekUser('alice')?.roles).toEqual([]);
     // Level-based for what it touches: a hand-made change to bob is seen by the run that touches bob.
     await t.airflow.updateUser('bob', { roles: ['Op'] });
-    t.deactivate(b);
+    await t.deactivate(b);
     const from2 = t.airflow.log.length;
     const r2 = await t.reconciler.runOnce({ trigger: 'change' });
     expect(r2.plan.actions).toEqual([expect.objectContaining({ kind: 'deprovision-user', username: 'bob', rolesBefore: ['Op'] })]);
@@ -298,15 +299,15 @@ describe('Reconciler.runOnce', () => {
 
   test('a change run that would take Admin from someone reads every account first (the last-Admin rule needs them all)', async () => {
     const t = setup({ roles: { mappings: [{ group: 'airflow-admins', roles: ['Admin'] }] }, safety: { protectedUsers: [], maxDeprovisions: 100, maxDeprovisionPercent: 100 } }, []);
-    const [ann, ben] = t.addUsers(['ann', 'ben'], 'airflow-admins');
+    const [ann, ben] = await t.addUsers(['ann', 'ben'], 'airflow-admins');
     await t.reconciler.runOnce({ trigger: 'startup' });
-    t.deactivate(ann!);
+    await t.deactivate(ann!);
     const from = t.airflow.log.length;
     const r1 = await t.reconciler.runOnce({ trigger: 'change' });
     expect(t.airflow.log.slice(from)).toContain('listUsers');
     expect(r1.plan.actions).toEqual([expect.objectContaining({ kind: 'deprovision-user', username: 'ann', adminRemoval: true })]);
     // ben is now the last Admin: a targeted view would not know that; the full read does, and spares him.
-    t.deactivate(ben!);
+    await t.deactivate(ben!);
     const r2 = await t.reconciler.runOnce({ trigger: 'change' });
     expect(r2.plan.actions).toEqual([]);
     expect(r2.plan.drift).toContainEqual(expect.objectContaining({ kind: 'protected', username: 'ben', note: expect.stringContaining('last user holding Admin') }));
@@ -315,12 +316,12 @@ describe('Reconciler.runOnce', () => {
 
   test('after a failed action the next change run tries it again', async () => {
     const t = setup();
-    const [a, b] = t.addUsers(['alice', 'bob']);
+    const [a, b] = await t.addUsers(['alice', 'bob']);
     await t.reconciler.runOnce({ trigger: 'startup' });
-    t.deactivate(a);
+    await t.deactivate(a);
     t.airflow.failUpdate.add('alice');
     expect((await t.reconciler.runOnce({ trigger: 'change' })).result).toBe('partial');
-    t.deactivate(b);
+    await t.deactivate(b);
     const r = await t.reconciler.runOnce({ trigger: 'change' });
     expect(r.plan.actions.map((x) => `${x.kind} ${'username' in x ? x.username : ''}`).sort()).toEqual(['deprovision-user alice', 'deprovision-user bob']);
     expect(t.airflow.peekUser('alice')?.roles).toEqual([]);
@@ -329,7 +330,7 @@ describe('Reconciler.runOnce', () => {
 
   test('concurrent runs never overlap: the second waits and runs on fresh state', async () => {
     const t = setup();
-    t.addUsers(['alice']);
+    await t.addUsers(['alice']);
     const [r1, r2] = await Promise.all([t.reconciler.runOnce({ trigger: 'change' }), t.reconciler.runOnce({ trigger: 'change' })]);
     expect([r1.result, r2.result]).toEqual(['applied', 'nothing-to-do']);
     expect(t.writes()).toEqual(['createUser alice']);
@@ -337,7 +338,7 @@ describe('Reconciler.runOnce', () => {
 
   test('drift is reported per kind, zeros included', async () => {
     const t = setup({ roles: { mappings: [{ group: 'airflow-users', roles: ['Ghost'] }] } });
-    t.addUsers(['alice']);
+    await t.addUsers(['alice']);
     await t.reconciler.runOnce({ trigger: 'change' });
     expect(t.seen.drift).toEqual({ 'extra-permissions': 0, 'email-clash': 0, 'unknown-role': 1, 'unavailable-role': 0, protected: 0, unowned: 0, 'username-collision': 0, 'awaiting-login': 0 });
   });

@@ -1,8 +1,9 @@
 import type { RunReport } from '../../src/reconcile/types';
 import { MemoryReconcileState } from '../../src/store/memory-reconcile-state';
-import { SqliteReconcileState } from '../../src/store/sqlite-reconcile-state';
+import { SqlReconcileState } from '../../src/store/sql/reconcile-state';
 import { openDatabase } from '../../src/store/database';
 import { runReconcileStateContract } from './state.contract';
+import { sqliteDriverFor } from '../../src/store/sql/sqlite-driver';
 
 runReconcileStateContract('memory', () => new MemoryReconcileState<RunReport>());
-runReconcileStateContract('sqlite', () => new SqliteReconcileState<RunReport>(openDatabase(':memory:')));
+runReconcileStateContract('sqlite', () => new SqlReconcileState<RunReport>(sqliteDriverFor(openDatabase(':memory:'))));

@@ -17,8 +17,28 @@ class Store extends MemoryIdentityStore {
   constructor() {
     super(new MemoryAuditLog());
   }
-  touch(): void {
-    this.createUser({ userName: `touch-${++this.n}`, active: true }, ctx);
+  async touch(): Promise<void> {
+    await this.createUser({ userName: `touch-${++this.n}`, active: true }, ctx);
+  }
+}
+
+/** The same store whose journal reads can be made to fail or to hang until let go (a slow or broken database). */
+class SlowStore extends Store {
+  reads = 0;
+  inFlight = 0;
+  maxInFlight = 0;
+  failing = false;
+  hold: Promise<void> | null = null;
+  override async latestSeq(): Promise<number> {
+    this.reads++;
+    this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
+    try {
+      if (this.hold) await this.hold;
+      if (this.failing) throw new Error('SQLITE_BUSY: database is locked');
+      return await super.latestSeq();
+    } finally {
+      this.inFlight--;
+    }
   }
 }
 
@@ -93,7 +113,7 @@ describe('ReconcileLoop (fake timers)', () => {
     const loop = makeLoop(rec, store);
     loop.start();
     for (let i = 0; i < 5; i++) {
-      store.touch();
+      await store.touch();
       await advance(10); // a change every 10 ms, debounce 30 ms
     }
     expect(rec.runs).toHaveLength(0);
@@ -146,14 +166,64 @@ describe('ReconcileLoop (fake timers)', () => {
     const spy = { runOnce: async (o: RunOptions) => { const r = await reconciler.runOnce(o); results.push(r.result); return r; } };
     makeLoop(spy, store).start();
 
-    const alice = store.createUser({ userName: 'alice', active: true }, ctx);
-    store.createGroup({ displayName: 'airflow-users' }, [alice.id], ctx);
+    const alice = await store.createUser({ userName: 'alice', active: true }, ctx);
+    await store.createGroup({ displayName: 'airflow-users' }, [alice.id], ctx);
     await until(() => results.includes('applied'));
     expect(results[0]).toBe('failed');
     expect(results.filter((r) => r === 'failed').length).toBeGreaterThanOrEqual(2);
     expect(airflow.peekUser('alice')?.roles).toEqual(['User']);
   });
 
+  test('a journal read that fails is logged, never an unhandled rejection; the next poll reads again', async () => {
+    const store = new SlowStore();
+    const rec = new ScriptedReconciler();
+    const logger = silentLogger();
+    const errors = jest.spyOn(logger, 'error');
+    const loop = makeLoop(rec, store, { logger });
+    loop.start();
+    await advance(1); // the starting position is read
+    store.failing = true;
+    await advance(20); // four polls (every 5 ms), each failing
+    expect(errors).toHaveBeenCalledWith('could not read the change journal', expect.objectContaining({ error: expect.stringContaining('database is locked') }));
+    const failures = errors.mock.calls.length;
+    expect(failures).toBeGreaterThanOrEqual(3);
+    store.failing = false;
+    await store.touch(); // a change while the database was failing is found by the next good read
+    await advance(40);
+    expect(rec.runs.map((r) => r.trigger)).toEqual(['change']);
+    expect(errors.mock.calls.length).toBe(failures);
+    await loop.stop();
+  });
+
+  test('journal reads never overlap: while one is slow, poll ticks are skipped; stop() waits for it', async () => {
+    const store = new SlowStore();
+    const rec = new ScriptedReconciler();
+    const loop = makeLoop(rec, store);
+    let letGo!: () => void;
+    store.hold = new Promise((r) => (letGo = r));
+    loop.start();
+    await advance(50); // ten poll ticks while the first read hangs
+    expect(store.reads).toBe(1);
+    const stopped = loop.stop();
+    letGo();
+    await stopped;
+    expect(store.inFlight).toBe(0);
+    expect(store.maxInFlight).toBe(1);
+  });
+
+  test('a read that fails at start() still lets a later change wake a run', async () => {
+    const store = new SlowStore();
+    const rec = new ScriptedReconciler();
+    const loop = makeLoop(rec, store, { logger: silentLogger() });
+    store.failing = true;
+    loop.start();
+    await advance(1);
+    store.failing = false;
+    await store.touch();
+    await advance(40);
+    expect(rec.runs.map((r) => r.trigger)).toEqual(['change']);
+    await loop.stop();
+  });
 });
 
 describe('ReconcileLoop (real timers: node-cron and stop() wait on real time)', () => {
@@ -177,7 +247,7 @@ describe('ReconcileLoop (real timers: node-cron and stop() wait on real time)', 
     await loop.stop();
     expect(rec.active).toBe(0);
     expect(loop.busy).toBe(false);
-    store.touch();
+    await store.touch();
     loop.notifyChange();
     await sleep(80);
     expect(rec.runs).toHaveLength(1);

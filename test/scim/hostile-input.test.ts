@@ -22,9 +22,9 @@ function captureLogger() {
 describe.each(['memory', 'sqlite'] as const)('hostile input (%s store)', (backend) => {
   let t: TestApp;
   let log: ReturnType<typeof captureLogger>;
-  beforeEach(() => {
+  beforeEach(async () => {
     log = captureLogger();
-    t = buildTestApp({ backend, logger: log.logger });
+    t = await buildTestApp({ backend, logger: log.logger });
   });
   afterEach(() => t.close());
 
@@ -48,7 +48,7 @@ describe.each(['memory', 'sqlite'] as const)('hostile input (%s store)', (backen
   });
 
   test('a body nested deeper than 64 levels is refused with 400 before anything is stored', async () => {
-    const before = t.audit.query({}).length;
+    const before = (await t.audit.query({})).length;
     expectScimError(await t.scim.post('/Users', userBody('deep', { [EXT]: { v: nested(64) } })), 400, 'invalidSyntax');
     const raw = JSON.stringify(userBody('deep', { [EXT]: { v: 'DEEP' } })).replace('"DEEP"', '{"a":'.repeat(5000) + '1' + '}'.repeat(5000));
     const res = await request(t.app).post(`${BASE}/Users`).set('Authorization', `Bearer ${t.token}`).set('Content-Type', 'application/scim+json').send(raw);
@@ -57,17 +57,17 @@ describe.each(['memory', 'sqlite'] as const)('hostile input (%s store)', (backen
     const id = await createUser(t, 'shallow', { [EXT]: { v: nested(60) } });
     expectScimError(await t.scim.patch(`/Users/${id}`, patchBody({ op: 'add', path: `${EXT}:v`, value: nested(1000) })), 400, 'invalidSyntax');
     expectScimError(await t.scim.put(`/Users/${id}`, userBody('shallow', { [EXT]: { v: nested(200) } })), 400, 'invalidSyntax');
-    expect(t.audit.query({}).filter((e) => e.outcome === 'success').length).toBe(before + 1);
+    expect((await t.audit.query({})).filter((e) => e.outcome === 'success').length).toBe(before + 1);
     await t.scim.patch(`/Users/${id}`, patchBody({ op: 'replace', path: 'active', value: false })).expect(200);
   });
 });
 
 describe.each(['memory', 'sqlite'] as const)('a deep value stored before the depth limit existed (%s store)', (backend) => {
   test.each([1000, 3000])('nested %i levels: every read, filter, sort and PATCH active=false still works', async (depth) => {
-    const t = buildTestApp({ backend });
+    const t = await buildTestApp({ backend });
     try {
       const ctx = { actor: 'test' };
-      const deep = t.store.createUser({ userName: 'deep', active: true, [EXT]: { v: nested(depth) } } as never, ctx);
+      const deep = await t.store.createUser({ userName: 'deep', active: true, [EXT]: { v: nested(depth) } } as never, ctx);
       await createUser(t, 'plain', { title: 'Engineer' });
       for (const q of ['filter=title pr', 'filter=name.givenName eq "Given"', 'filter=emails[type eq "work"]', 'sortBy=name.givenName']) {
         const res = await t.scim.get(`/Users?${q.replace(/ /g, '%20')}`);
@@ -79,7 +79,7 @@ describe.each(['memory', 'sqlite'] as const)('a deep value stored before the dep
       expect(res.status).toBe(200);
       expect(res.body.active).toBe(false);
     } finally {
-      t.close();
+      await t.close();
     }
   });
 });
@@ -87,8 +87,8 @@ describe.each(['memory', 'sqlite'] as const)('a deep value stored before the dep
 describe.each(['memory', 'sqlite'] as const)('multi-valued attribute limit (%s store)', (backend) => {
   const emails = (n: number, from = 0) => Array.from({ length: n }, (_, i) => ({ value: `u${i + from}@example.com`, type: 'work' }));
   let t: TestApp;
-  beforeEach(() => {
-    t = buildTestApp({ backend, config: { server: { bodyLimit: '1mb' } } });
+  beforeEach(async () => {
+    t = await buildTestApp({ backend, config: { server: { bodyLimit: '1mb' } } });
   });
   afterEach(() => t.close());
 
@@ -110,7 +110,7 @@ describe.each(['memory', 'sqlite'] as const)('multi-valued attribute limit (%s s
   });
 
   test('a user stored with more values before the limit can still be deactivated and read', async () => {
-    const rec = t.store.createUser({ userName: 'legacy', active: true, emails: emails(24_000) } as never, { actor: 'test' });
+    const rec = await t.store.createUser({ userName: 'legacy', active: true, emails: emails(24_000) } as never, { actor: 'test' });
     const res = await t.scim.patch(`/Users/${rec.id}`, patchBody({ op: 'replace', path: 'active', value: false })).expect(200);
     expect(res.body.active).toBe(false);
     expect(res.body.emails).toHaveLength(24_000);
@@ -118,18 +118,20 @@ describe.each(['memory', 'sqlite'] as const)('multi-valued attribute limit (%s s
   });
 
   test('a group accepts far more than 1,000 members in one PUT and one PATCH', async () => {
-    const ids = Array.from({ length: 3000 }, (_, i) => t.store.createUser({ userName: `m${i}`, active: true } as never, { actor: 'test' }).id);
+    const ids: string[] = [];
+    for (let i = 0; i < 3000; i++) ids.push((await t.store.createUser({ userName: `m${i}`, active: true } as never, { actor: 'test' })).id);
     const g = (await t.scim.post('/Groups', { displayName: 'big', members: ids.slice(0, 1500).map((value) => ({ value })) }).expect(201)).body.id as string;
     await t.scim.patch(`/Groups/${g}`, patchBody({ op: 'add', path: 'members', value: ids.slice(1500).map((value) => ({ value })) })).expect(204);
-    expect(t.store.groupsOfUser(ids[2999])).toEqual([g]);
+    expect(await t.store.groupsOfUser(ids[2999])).toEqual([g]);
   });
 });
 
 describe('member references per group request', () => {
   test(`more than 10,000 in one POST, PUT or PATCH are refused with 400; the group itself may grow past that`, async () => {
-    const t = buildTestApp({ config: { server: { bodyLimit: '2mb' } } });
+    const t = await buildTestApp({ config: { server: { bodyLimit: '2mb' } } });
     try {
-      const ids = Array.from({ length: 10_001 }, (_, i) => t.store.createUser({ userName: `m${i}`, active: true } as never, { actor: 'test' }).id);
+      const ids: string[] = [];
+      for (let i = 0; i < 10_001; i++) ids.push((await t.store.createUser({ userName: `m${i}`, active: true } as never, { actor: 'test' })).id);
       const refs = (from: number, to: number) => ids.slice(from, to).map((value) => ({ value }));
       expectScimError(await t.scim.post('/Groups', { displayName: 'g', members: refs(0, 10_001) }), 400, 'invalidValue');
       const g = (await t.scim.post('/Groups', { displayName: 'g', members: refs(0, 10_000) }).expect(201)).body.id as string;
@@ -137,9 +139,9 @@ describe('member references per group request', () => {
       const split = patchBody({ op: 'add', path: 'members', value: refs(0, 5000) }, { op: 'remove', path: 'members', value: refs(5000, 10_001) });
       expectScimError(await t.scim.patch(`/Groups/${g}`, split), 400, 'invalidValue');
       await t.scim.patch(`/Groups/${g}`, patchBody({ op: 'add', path: 'members', value: refs(10_000, 10_001) })).expect(204);
-      expect(t.store.getGroup(g, { members: true })?.members).toHaveLength(10_001);
+      expect((await t.store.getGroup(g, { members: true }))?.members).toHaveLength(10_001);
     } finally {
-      t.close();
+      await t.close();
     }
   });
 });
@@ -148,7 +150,7 @@ describe.each(['memory', 'sqlite'] as const)('secret-named attributes under unde
   const SECRET = 'sup3r-s3cret-value';
   test('are never stored, returned, audited or logged; other extension attributes are kept', async () => {
     const log = captureLogger();
-    const t = buildTestApp({ backend, logger: log.logger });
+    const t = await buildTestApp({ backend, logger: log.logger });
     try {
       const ext = { department: 'R&D', password: SECRET, nested: { apiToken: SECRET, clientSecret: SECRET, keep: 1 }, list: [{ Password: SECRET, ok: true }] };
       const created = await t.scim.post('/Users', userBody('ext', { [EXT]: ext, [`${EXT}:passwordHash`]: SECRET })).expect(201);
@@ -161,9 +163,9 @@ describe.each(['memory', 'sqlite'] as const)('secret-named attributes under unde
         JSON.stringify((await t.scim.get(`/Users/${id}`)).body),
         JSON.stringify((await t.scim.get('/Users')).body),
         JSON.stringify(g.body),
-        JSON.stringify(t.store.getUser(id)),
-        JSON.stringify(t.store.getGroup(g.body.id, { members: false })),
-        JSON.stringify(t.audit.query({})),
+        JSON.stringify(await t.store.getUser(id)),
+        JSON.stringify(await t.store.getGroup(g.body.id, { members: false })),
+        JSON.stringify(await t.audit.query({})),
         log.lines.join('\n'),
       ].join('\n');
       expect(seen).not.toContain(SECRET);
@@ -171,19 +173,19 @@ describe.each(['memory', 'sqlite'] as const)('secret-named attributes under unde
       expect(user[EXT]).toEqual({ department: 'R&D', nested: { keep: 1 }, list: [{ ok: true }] });
       expect(g.body[EXT.replace('User', 'Group')]).toEqual({ team: 'a' });
     } finally {
-      t.close();
+      await t.close();
     }
   });
 
   test('a secret stored before this rule is never returned', async () => {
-    const t = buildTestApp({ backend });
+    const t = await buildTestApp({ backend });
     try {
-      const rec = t.store.createUser({ userName: 'old', active: true, [EXT]: { password: SECRET, keep: 'x' } } as never, { actor: 'test' });
+      const rec = await t.store.createUser({ userName: 'old', active: true, [EXT]: { password: SECRET, keep: 'x' } } as never, { actor: 'test' });
       const body = (await t.scim.get(`/Users/${rec.id}`)).body;
       expect(JSON.stringify(body)).not.toContain(SECRET);
       expect(body[EXT]).toEqual({ keep: 'x' });
     } finally {
-      t.close();
+      await t.close();
     }
   });
 });

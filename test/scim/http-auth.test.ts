@@ -15,9 +15,9 @@ const get = (t: TestApp, auth?: string, ip?: string) => {
 describe('SCIM authentication', () => {
   let t: TestApp;
   let failures: string[];
-  beforeEach(() => {
+  beforeEach(async () => {
     failures = [];
-    t = buildTestApp({
+    t = await buildTestApp({
       bootstrapToken: 'bootstrap-secret-0123456789',
       config: { scim: { authFailures: { limit: 5, window: 60_000 } }, server: { trustProxy: ['127.0.0.1/8', '::1'] } },
       metrics: { observeScimRequest: () => undefined, authFailure: (r) => failures.push(r) },
@@ -40,7 +40,7 @@ describe('SCIM authentication', () => {
 
   test('metrics hook sees every SCIM request with a bounded resource label', async () => {
     const seen: [string, string, number][] = [];
-    const u = buildTestApp({ metrics: { observeScimRequest: (r, m, s) => seen.push([r, m, s]), authFailure: () => undefined } });
+    const u = await buildTestApp({ metrics: { observeScimRequest: (r, m, s) => seen.push([r, m, s]), authFailure: () => undefined } });
     await u.scim.get('/Users').expect(200);
     await u.scim.get('/Users/abc').expect(404);
     await u.scim.get('/Schemas').expect(200);
@@ -53,7 +53,7 @@ describe('SCIM authentication', () => {
       ['other', 'GET', 404],
       ['Groups', 'GET', 401],
     ]);
-    u.close();
+    await u.close();
   });
 
   test('missing header → 401 with WWW-Authenticate and an Error body', async () => {
@@ -65,9 +65,9 @@ describe('SCIM authentication', () => {
   });
 
   test('wrong, expired and revoked tokens all look the same to the client', async () => {
-    const short = t.tokens.create('short', 60_000);
-    const old = t.tokens.create('old');
-    t.tokens.revoke('old');
+    const short = await t.tokens.create('short', 60_000);
+    const old = await t.tokens.create('old');
+    await t.tokens.revoke('old');
     t.clock.advance(61_000);
     const bodies = [];
     for (const auth of ['Bearer scim_wrong', `Bearer ${short.secret}`, `Bearer ${old.secret}`, 'Basic dXNlcjpwYXNz']) {
@@ -81,10 +81,10 @@ describe('SCIM authentication', () => {
   });
 
   test('rotation: old and new tokens both work until the old one is revoked', async () => {
-    const next = t.tokens.create('next');
+    const next = await t.tokens.create('next');
     await get(t, `Bearer ${t.token}`).expect(200);
     await get(t, `Bearer ${next.secret}`).expect(200);
-    t.tokens.revoke('test');
+    await t.tokens.revoke('test');
     expectScimError(await get(t, `Bearer ${t.token}`), 401);
     await get(t, `Bearer ${next.secret}`).expect(200);
   });
@@ -96,43 +96,43 @@ describe('SCIM authentication', () => {
       .set('Content-Type', 'application/scim+json')
       .send(JSON.stringify({ userName: 'boot' }))
       .expect(201);
-    const entries = t.audit.query({ source: 'scim' });
+    const entries = await t.audit.query({ source: 'scim' });
     expect(entries.find((e) => e.resourceId === res.body.id)?.actor).toBe('bootstrap');
   });
 
-  test('tokens: only the sha256 is stored; duplicate active name is refused; last-used touched at most once a minute', () => {
-    const made = t.tokens.create('ci');
+  test('tokens: only the sha256 is stored; duplicate active name is refused; last-used touched at most once a minute', async () => {
+    const made = await t.tokens.create('ci');
     expect(made.secret).toMatch(/^scim_[A-Za-z0-9_-]{43}$/);
-    const rec = t.tokenStore.list().find((r) => r.name === 'ci')!;
+    const rec = (await t.tokenStore.list()).find((r) => r.name === 'ci')!;
     expect(rec.hash).toMatch(/^[0-9a-f]{64}$/);
-    expect(JSON.stringify(t.tokenStore.list())).not.toContain(made.secret);
-    expect(() => t.tokens.create('ci')).toThrow(/already exists/);
-    expect(() => t.tokens.create('bootstrap')).toThrow();
+    expect(JSON.stringify(await t.tokenStore.list())).not.toContain(made.secret);
+    await expect(t.tokens.create('ci')).rejects.toThrow(/already exists/);
+    await expect(t.tokens.create('bootstrap')).rejects.toThrow();
     const touch = jest.spyOn(t.tokenStore, 'touch');
-    expect(t.tokens.verify(made.secret)).toEqual({ name: 'ci' });
-    expect(t.tokens.verify(made.secret)).toEqual({ name: 'ci' });
+    expect(await t.tokens.verify(made.secret)).toEqual({ name: 'ci' });
+    expect(await t.tokens.verify(made.secret)).toEqual({ name: 'ci' });
     t.clock.advance(61_000);
-    expect(t.tokens.verify(made.secret)).toEqual({ name: 'ci' });
+    expect(await t.tokens.verify(made.secret)).toEqual({ name: 'ci' });
     expect(touch).toHaveBeenCalledTimes(2);
-    expect(t.tokens.list().find((x) => x.name === 'ci')?.status).toBe('active');
+    expect((await t.tokens.list()).find((x) => x.name === 'ci')?.status).toBe('active');
   });
 
-  test('verify() reads tokens from memory; a revoke by another process is refused within a second, our own at once', () => {
-    const made = t.tokens.create('cached');
+  test('verify() reads tokens from memory; a revoke by another process is refused within a second, our own at once', async () => {
+    const made = await t.tokens.create('cached');
     const list = jest.spyOn(t.tokenStore, 'list');
     const active = jest.spyOn(t.tokenStore, 'active');
-    for (let i = 0; i < 50; i++) expect(t.tokens.verify(made.secret)).toEqual({ name: 'cached' });
+    for (let i = 0; i < 50; i++) expect(await t.tokens.verify(made.secret)).toEqual({ name: 'cached' });
     expect(list.mock.calls.length + active.mock.calls.length).toBeLessThanOrEqual(1); // not one read per request
     // Another process (its own TokenService on the same table) revokes the token.
     const other = new TokenService(t.tokenStore, t.clock, null);
-    expect(other.revoke('cached')).toBe(true);
+    expect(await other.revoke('cached')).toBe(true);
     t.clock.advance(TOKEN_CACHE_MS);
-    expect(t.tokens.verify(made.secret)).toEqual({ error: 'revoked' });
+    expect(await t.tokens.verify(made.secret)).toEqual({ error: 'revoked' });
     // This process's own changes take effect at once.
-    const mine = t.tokens.create('mine');
-    expect(t.tokens.verify(mine.secret)).toEqual({ name: 'mine' });
-    t.tokens.revoke('mine');
-    expect(t.tokens.verify(mine.secret)).toEqual({ error: 'revoked' });
+    const mine = await t.tokens.create('mine');
+    expect(await t.tokens.verify(mine.secret)).toEqual({ name: 'mine' });
+    await t.tokens.revoke('mine');
+    expect(await t.tokens.verify(mine.secret)).toEqual({ error: 'revoked' });
     list.mockRestore();
     active.mockRestore();
   });
@@ -179,7 +179,7 @@ describe('SCIM authentication', () => {
   });
 
   test('/healthz 503 when the database does not answer; /readyz 503 with checks', async () => {
-    const u = buildTestApp({
+    const u = await buildTestApp({
       health: {
         live: () => {
           throw new Error('SQLITE_CANTOPEN /secret/path');
@@ -191,7 +191,7 @@ describe('SCIM authentication', () => {
     expect(JSON.stringify(live.body)).not.toContain('secret');
     const ready = await request(u.app).get('/readyz').expect(503);
     expect(ready.body.checks.airflow).toEqual({ ok: false, detail: 'unreachable' });
-    u.close();
+    await u.close();
   });
 
   test('X-Request-Id is echoed when sane, replaced otherwise', async () => {
@@ -209,7 +209,7 @@ describe('SCIM authentication', () => {
         cb();
       },
     });
-    const u = buildTestApp({ logger: createLogger('info', { stream }) });
+    const u = await buildTestApp({ logger: createLogger('info', { stream }) });
     await request(u.app).get(`${BASE}/Users?filter=userName%20eq%20%22x%22`).set('Authorization', `Bearer ${u.token}`).set('X-Request-Id', 'req-1').expect(200);
     await request(u.app).get(`${BASE}/Users`).set('Authorization', 'Bearer scim_guess').expect(401);
     const all = lines.join('');
@@ -218,6 +218,6 @@ describe('SCIM authentication', () => {
     const access = lines.map((l) => JSON.parse(l)).find((l) => l.requestId === 'req-1');
     expect(access).toMatchObject({ message: 'request', method: 'GET', path: '/scim/v2/Users', status: 200, actor: 'test' });
     expect(all).not.toContain('filter');
-    u.close();
+    await u.close();
   });
 });

@@ -12,8 +12,8 @@ function expectNoNulls(v: unknown, path = '$'): void {
 
 describe('discovery endpoints (RFC 7644 §4)', () => {
   let t: TestApp;
-  beforeEach(() => {
-    t = buildTestApp({ config: { scim: { maxResults: 50 } } });
+  beforeEach(async () => {
+    t = await buildTestApp({ config: { scim: { maxResults: 50 } } });
   });
   afterEach(() => t.close());
 

@@ -8,8 +8,8 @@ import { Writable } from 'node:stream';
 
 describe('SCIM error paths (RFC 7644 §3.12)', () => {
   let t: TestApp;
-  beforeEach(() => {
-    t = buildTestApp({ config: { server: { bodyLimit: '2kb' } } });
+  beforeEach(async () => {
+    t = await buildTestApp({ config: { server: { bodyLimit: '2kb' } } });
   });
   afterEach(() => t.close());
 
@@ -104,7 +104,7 @@ describe('SCIM error paths (RFC 7644 §3.12)', () => {
     await createUser(t, 'taken');
     await t.scim.post('/Users', userBody('TAKEN')).expect(409);
     await t.scim.delete('/Users/missing').expect(404);
-    const failures = t.audit.query({ source: 'scim' }).filter((e) => e.outcome === 'failure');
+    const failures = (await t.audit.query({ source: 'scim' })).filter((e) => e.outcome === 'failure');
     expect(failures).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ source: 'scim', actor: 'test', method: 'POST', path: '/scim/v2/Users', status: 409, resourceType: 'User', detail: { error: expect.stringMatching(/taken/i) } }),
@@ -121,7 +121,7 @@ describe('SCIM error paths (RFC 7644 §3.12)', () => {
 });
 
 describe('500: unexpected store failures', () => {
-  function throwingApp(): { t: TestApp; logs: string[] } {
+  async function throwingApp(): Promise<{ t: TestApp; logs: string[] }> {
     const logs: string[] = [];
     const stream = new Writable({
       write(chunk, _e, cb) {
@@ -130,7 +130,7 @@ describe('500: unexpected store failures', () => {
       },
     });
     const real = new MemoryIdentityStore(new MemoryAuditLog());
-    const boom = () => {
+    const boom = async () => {
       throw new Error('SQLITE_BUSY: database is locked (SELECT doc FROM users WHERE secret_column = 1)');
     };
     const store = new Proxy(real, {
@@ -140,11 +140,11 @@ describe('500: unexpected store failures', () => {
         return typeof v === 'function' ? v.bind(target) : v;
       },
     }) as IdentityStore;
-    return { t: buildTestApp({ store, logger: createLogger('info', { stream }) }), logs };
+    return { t: await buildTestApp({ store, logger: createLogger('info', { stream }) }), logs };
   }
 
   test('500 with a correlation id, no internal message, stack or SQL; never a 404', async () => {
-    const { t, logs } = throwingApp();
+    const { t, logs } = await throwingApp();
     for (const res of [
       await t.scim.get('/Users/some-id').set('X-Request-Id', 'corr-42'),
       await t.scim.get('/Users?filter=userName%20eq%20%22a%22').set('X-Request-Id', 'corr-42'),
@@ -158,6 +158,6 @@ describe('500: unexpected store failures', () => {
     const errorLine = logs.map((l) => JSON.parse(l)).find((l) => l.level === 'error');
     expect(errorLine).toMatchObject({ requestId: 'corr-42' });
     expect(JSON.stringify(errorLine)).toContain('database is locked');
-    t.close();
+    await t.close();
   });
 });

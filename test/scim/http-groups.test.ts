@@ -4,8 +4,8 @@ const memberIds = (body: { members?: { value: string }[] }) => (body.members ?? 
 
 describe.each(['memory', 'sqlite'] as const)('/Groups over HTTP (%s store)', (backend) => {
   let t: TestApp;
-  beforeEach(() => {
-    t = buildTestApp({ backend });
+  beforeEach(async () => {
+    t = await buildTestApp({ backend });
   });
   afterEach(() => t.close());
 

@@ -8,7 +8,7 @@ describe.each(['memory', 'sqlite'] as const)('list queries (RFC 7644 §3.4.2; %s
   let t: TestApp;
   const users = ['u01', 'u02', 'u03', 'u04', 'u05', 'u06', 'u07'];
   beforeEach(async () => {
-    t = buildTestApp({ backend, config: { scim: { maxResults: 5, defaultCount: 3 } } });
+    t = await buildTestApp({ backend, config: { scim: { maxResults: 5, defaultCount: 3 } } });
     for (const u of users) {
       await createUser(t, u);
       t.clock.advance(1000);
@@ -163,7 +163,7 @@ describe('excludedAttributes=members never loads member lists', () => {
     const store = new MemoryIdentityStore(new MemoryAuditLog());
     const list = jest.spyOn(store, 'listGroups');
     const get = jest.spyOn(store, 'getGroup');
-    const t = buildTestApp({ store });
+    const t = await buildTestApp({ store });
     const u = await createUser(t, 'm');
     const g = await createGroup(t, 'Members', [u]);
     list.mockClear();
@@ -177,6 +177,6 @@ describe('excludedAttributes=members never loads member lists', () => {
     await t.scim.get(`/Groups?attributes=members.value`).expect(200);
     expect(list).toHaveBeenLastCalledWith(expect.anything(), { members: true });
     expect(get.mock.calls.every((c) => c[1].members === false)).toBe(true);
-    t.close();
+    await t.close();
   });
 });

@@ -5,8 +5,8 @@ const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 
 describe.each(['memory', 'sqlite'] as const)('/Users over HTTP (%s store)', (backend) => {
   let t: TestApp;
-  beforeEach(() => {
-    t = buildTestApp({ backend });
+  beforeEach(async () => {
+    t = await buildTestApp({ backend });
   });
   afterEach(() => t.close());
 
@@ -26,10 +26,10 @@ describe.each(['memory', 'sqlite'] as const)('/Users over HTTP (%s store)', (bac
   });
 
   test('meta.location uses server.publicUrl when configured', async () => {
-    const u = buildTestApp({ backend, config: { server: { publicUrl: 'https://scim.example.com/' } } });
+    const u = await buildTestApp({ backend, config: { server: { publicUrl: 'https://scim.example.com/' } } });
     const res = await u.scim.post('/Users', userBody('bob')).expect(201);
     expect(res.body.meta.location).toBe(`https://scim.example.com/scim/v2/Users/${res.body.id}`);
-    u.close();
+    await u.close();
   });
 
   test('enterprise extension is listed in schemas and round-trips', async () => {
@@ -142,8 +142,31 @@ describe.each(['memory', 'sqlite'] as const)('/Users over HTTP (%s store)', (bac
 
   test('successful writes are audited by the store with the token name as actor', async () => {
     await createUser(t, 'nina');
-    const entries = t.audit.query({ source: 'scim' });
+    const entries = await t.audit.query({ source: 'scim' });
     expect(entries.some((e) => e.outcome === 'success' && e.actor === 'test')).toBe(true);
+  });
+
+  test('PUT is journalled a replace and audited "replaced", PATCH a patch and "patched" (users and groups)', async () => {
+    const id = await createUser(t, 'olga');
+    const gid = (await t.scim.post('/Groups', { displayName: 'kinds' }).expect(201)).body.id as string;
+    const since = await t.store.latestSeq();
+    await t.scim.put(`/Users/${id}`, userBody('olga', { title: 'a' })).expect(200);
+    await t.scim.patch(`/Users/${id}`, patchBody({ op: 'replace', path: 'title', value: 'b' })).expect(200);
+    await t.scim.put(`/Groups/${gid}`, { displayName: 'kinds', members: [{ value: id }] }).expect(200);
+    await t.scim.patch(`/Groups/${gid}`, patchBody({ op: 'remove', path: 'members' })).expect(204);
+    expect((await t.store.changesSince(since)).map((c) => [c.resourceType, c.op])).toEqual([
+      ['User', 'replace'],
+      ['User', 'patch'],
+      ['Group', 'replace'],
+      ['Group', 'patch'],
+    ]);
+    const audited = (await t.audit.query({ source: 'scim' })).filter((e) => e.action === 'replaced' || e.action === 'patched');
+    expect(audited.map((e) => [e.resourceType, e.action, e.method])).toEqual([
+      ['User', 'replaced', 'PUT'],
+      ['User', 'patched', 'PATCH'],
+      ['Group', 'replaced', 'PUT'],
+      ['Group', 'patched', 'PATCH'],
+    ]);
   });
 
   test('application/json bodies are accepted too, with charset', async () => {

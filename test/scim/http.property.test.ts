@@ -43,7 +43,7 @@ describe('never a 5xx (fast-check)', () => {
   let userId: string;
   let groupId: string;
   beforeAll(async () => {
-    t = buildTestApp({ backend: 'sqlite' });
+    t = await buildTestApp({ backend: 'sqlite' });
     userId = await createUser(t, 'prop-user', { displayName: 'P' });
     groupId = await createGroup(t, 'prop-group', [userId]);
   });

@@ -6,8 +6,9 @@ import { openDatabase } from '../../src/store/database';
 import { MemoryIdentityStore } from '../../src/store/memory-identity';
 import { MemoryAuditLog } from '../../src/store/memory-audit';
 import { MemoryReconcileState } from '../../src/store/memory-reconcile-state';
-import { SqliteTokenStore } from '../../src/store/sqlite-tokens';
+import { SqlTokenStore } from '../../src/store/sql/tokens';
 import type { RunReport } from '../../src/reconcile/types';
+import { sqliteDriverFor } from '../../src/store/sql/sqlite-driver';
 
 const now = new Date('2026-12-02T00:00:00Z');
 const days = (n: number): string => new Date(now.getTime() + n * 86_400_000).toISOString();
@@ -34,7 +35,7 @@ test('tokenWarnings: expiring within 14 days, unused for 30 days; revoked and ex
 
 test('scim_token_expiry_timestamp_seconds{name} is exported for each active token with an expiry', async () => {
   const m = new Metrics({ defaultMetrics: false });
-  m.setStateSource(() => ({ pending: 0, blocked: false, tokens: [{ name: 'okta', expiresAt: '2027-03-01T00:00:00.000Z' }, { name: 'forever' }] }));
+  m.setStateSource(async () => ({ pending: 0, blocked: false, tokens: [{ name: 'okta', expiresAt: '2027-03-01T00:00:00.000Z' }, { name: 'forever' }] }));
   const text = await m.text();
   expect(text).toContain(`scim_token_expiry_timestamp_seconds{name="okta"} ${Date.parse('2027-03-01T00:00:00.000Z') / 1000}`);
   expect(text).not.toContain('name="forever"');
@@ -43,9 +44,9 @@ test('scim_token_expiry_timestamp_seconds{name} is exported for each active toke
 test('status carries the warnings, and they never fail a check', async () => {
   const db = openDatabase(':memory:');
   try {
-    const tokens = new SqliteTokenStore(db);
+    const tokens = new SqlTokenStore(sqliteDriverFor(db));
     const soon = new Date(Date.now() + 3 * 86_400_000).toISOString();
-    tokens.create({ name: 'entra', hash: 'a'.repeat(64), created: new Date().toISOString(), expiresAt: soon });
+    await tokens.create({ name: 'entra', hash: 'a'.repeat(64), created: new Date().toISOString(), expiresAt: soon });
     const s = await serviceStatus({ db, store: new MemoryIdentityStore(new MemoryAuditLog()), state: new MemoryReconcileState<RunReport>(), airflow: null }, { probeAirflow: false });
     expect(s.warnings).toEqual([expect.stringMatching(/^token "entra" expires in 3 day\(s\)/)]);
     expect(Object.values(s.checks).every((c) => c.ok)).toBe(true);

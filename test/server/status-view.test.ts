@@ -39,10 +39,11 @@ describe('status, metrics and the last run agree across processes', () => {
   const statusOf = (c: Container) => serviceStatus({ db: c.db, store: c.store, state: c.state, airflow: c.airflow }, { probeAirflow: false });
 
   test('a CLI --allow-mass-deprovision run clears reconcile_blocked in the service at once; a failed CLI run is not the service\'s problem', async () => {
-    const ids = ['a', 'b', 'c'].map((n) => service.store.createUser({ userName: n, active: true, emails: [{ value: `${n}@x.io`, primary: true }], name: { givenName: n, familyName: 'X' } }, ctx).id);
-    service.store.createGroup({ displayName: 'eng' }, ids, ctx);
+    const ids: string[] = [];
+    for (const n of ['a', 'b', 'c']) ids.push((await service.store.createUser({ userName: n, active: true, emails: [{ value: `${n}@x.io`, primary: true }], name: { givenName: n, familyName: 'X' } }, ctx)).id);
+    await service.store.createGroup({ displayName: 'eng' }, ids, ctx);
     expect((await service.reconciler!.runOnce({ trigger: 'startup' })).result).toBe('applied');
-    for (const id of ids) service.store.updateUser(id, (u) => ({ ...u.data, active: false }), ctx);
+    for (const id of ids) await service.store.updateUser(id, (u) => ({ ...u.data, active: false }), ctx);
     expect((await service.reconciler!.runOnce({ trigger: 'change' })).result).toBe('blocked');
     expect(gauge(await service.metrics.text(), 'reconcile_blocked')).toBe(1);
 
@@ -52,7 +53,7 @@ describe('status, metrics and the last run agree across processes', () => {
     expect((await statusOf(service)).checks.reconcile.ok).toBe(true);
 
     // A one-off CLI run that fails (Airflow down) is reported, but does not turn the service's view to PROBLEM.
-    service.store.createUser({ userName: 'd', active: true }, ctx);
+    await service.store.createUser({ userName: 'd', active: true }, ctx);
     await fake.setDown(true);
     const failed = await cli.reconciler!.runOnce({ trigger: 'cli' });
     expect(failed.result).toBe('failed');
@@ -66,8 +67,8 @@ describe('status, metrics and the last run agree across processes', () => {
   });
 
   test('after a failed service run, status and /metrics agree on pending changes and status says why', async () => {
-    service.store.createUser({ userName: 'x', active: true }, ctx);
-    service.store.createUser({ userName: 'y', active: true }, ctx);
+    await service.store.createUser({ userName: 'x', active: true }, ctx);
+    await service.store.createUser({ userName: 'y', active: true }, ctx);
     await fake.setDown(true);
     const r = await service.reconciler!.runOnce({ trigger: 'schedule' });
     expect(r.result).toBe('failed');

@@ -11,46 +11,46 @@ export function runLeaseStoreContract(name: string, make: () => LeaseStore): voi
       s = make();
     });
 
-    test('a free lease is taken; a second owner is refused and told who holds it', () => {
-      expect(s.tryAcquire('service', owner('a'), 30_000, at(0))).toMatchObject({ ok: true, lease: { id: 'a', pid: 100, host: 'host-a', expiresAt: at(30).toISOString() } });
-      const second = s.tryAcquire('service', owner('b', 200), 30_000, at(1));
+    test('a free lease is taken; a second owner is refused and told who holds it', async () => {
+      expect(await s.tryAcquire('service', owner('a'), 30_000, at(0))).toMatchObject({ ok: true, lease: { id: 'a', pid: 100, host: 'host-a', expiresAt: at(30).toISOString() } });
+      const second = await s.tryAcquire('service', owner('b', 200), 30_000, at(1));
       expect(second).toEqual({ ok: false, holder: expect.objectContaining({ name: 'service', id: 'a', pid: 100, host: 'host-a', purpose: 'serve', acquiredAt: at(0).toISOString() }) });
-      expect(s.holder('service', at(1))?.id).toBe('a');
+      expect((await s.holder('service', at(1)))?.id).toBe('a');
     });
 
-    test('leases are independent by name', () => {
-      expect(s.tryAcquire('service', owner('a'), 30_000, at(0)).ok).toBe(true);
-      expect(s.tryAcquire('reconcile', owner('b'), 30_000, at(0)).ok).toBe(true);
+    test('leases are independent by name', async () => {
+      expect((await s.tryAcquire('service', owner('a'), 30_000, at(0))).ok).toBe(true);
+      expect((await s.tryAcquire('reconcile', owner('b'), 30_000, at(0))).ok).toBe(true);
     });
 
-    test('the holder may take it again, keeping acquiredAt', () => {
-      s.tryAcquire('reconcile', owner('a'), 30_000, at(0));
-      expect(s.tryAcquire('reconcile', owner('a'), 30_000, at(10))).toMatchObject({ ok: true, lease: { acquiredAt: at(0).toISOString(), expiresAt: at(40).toISOString() } });
+    test('the holder may take it again, keeping acquiredAt', async () => {
+      await s.tryAcquire('reconcile', owner('a'), 30_000, at(0));
+      expect(await s.tryAcquire('reconcile', owner('a'), 30_000, at(10))).toMatchObject({ ok: true, lease: { acquiredAt: at(0).toISOString(), expiresAt: at(40).toISOString() } });
     });
 
-    test('a lease that is not renewed expires, and another owner takes it', () => {
-      s.tryAcquire('service', owner('a'), 30_000, at(0));
-      expect(s.tryAcquire('service', owner('b'), 30_000, at(29)).ok).toBe(false);
-      expect(s.holder('service', at(30))).toBeUndefined();
-      expect(s.tryAcquire('service', owner('b'), 30_000, at(30))).toMatchObject({ ok: true, lease: { id: 'b' } });
-      expect(s.renew('service', 'a', 30_000, at(31))).toBe(false);
+    test('a lease that is not renewed expires, and another owner takes it', async () => {
+      await s.tryAcquire('service', owner('a'), 30_000, at(0));
+      expect((await s.tryAcquire('service', owner('b'), 30_000, at(29))).ok).toBe(false);
+      expect(await s.holder('service', at(30))).toBeUndefined();
+      expect(await s.tryAcquire('service', owner('b'), 30_000, at(30))).toMatchObject({ ok: true, lease: { id: 'b' } });
+      expect(await s.renew('service', 'a', 30_000, at(31))).toBe(false);
     });
 
-    test('renewal keeps it; release frees it; release by another owner is a no-op', () => {
-      s.tryAcquire('service', owner('a'), 30_000, at(0));
-      expect(s.renew('service', 'a', 30_000, at(20))).toBe(true);
-      expect(s.tryAcquire('service', owner('b'), 30_000, at(45)).ok).toBe(false);
-      s.release('service', 'b');
-      expect(s.holder('service', at(45))?.id).toBe('a');
-      s.release('service', 'a');
-      expect(s.holder('service', at(45))).toBeUndefined();
-      expect(s.tryAcquire('service', owner('b'), 30_000, at(46)).ok).toBe(true);
+    test('renewal keeps it; release frees it; release by another owner is a no-op', async () => {
+      await s.tryAcquire('service', owner('a'), 30_000, at(0));
+      expect(await s.renew('service', 'a', 30_000, at(20))).toBe(true);
+      expect((await s.tryAcquire('service', owner('b'), 30_000, at(45))).ok).toBe(false);
+      await s.release('service', 'b');
+      expect((await s.holder('service', at(45)))?.id).toBe('a');
+      await s.release('service', 'a');
+      expect(await s.holder('service', at(45))).toBeUndefined();
+      expect((await s.tryAcquire('service', owner('b'), 30_000, at(46))).ok).toBe(true);
     });
 
-    test('a holder known to be dead is replaced before its ttl runs out', () => {
-      s.tryAcquire('reconcile', owner('a', 100), 30_000, at(0));
-      expect(s.tryAcquire('reconcile', owner('b', 200), 30_000, at(1), (h) => h.pid === 999).ok).toBe(false);
-      expect(s.tryAcquire('reconcile', owner('b', 200), 30_000, at(1), (h) => h.pid === 100)).toMatchObject({ ok: true, lease: { id: 'b' } });
+    test('a holder known to be dead is replaced before its ttl runs out', async () => {
+      await s.tryAcquire('reconcile', owner('a', 100), 30_000, at(0));
+      expect((await s.tryAcquire('reconcile', owner('b', 200), 30_000, at(1), (h) => h.pid === 999)).ok).toBe(false);
+      expect(await s.tryAcquire('reconcile', owner('b', 200), 30_000, at(1), (h) => h.pid === 100)).toMatchObject({ ok: true, lease: { id: 'b' } });
     });
   });
 }

@@ -3,18 +3,19 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openDatabase } from '../../src/store/database';
-import { SqliteAuditLog } from '../../src/store/sqlite-audit';
-import { SqliteIdentityStore } from '../../src/store/sqlite-identity';
+import { SqlAuditLog } from '../../src/store/sql/audit';
+import { SqlIdentityStore } from '../../src/store/sql/identity';
 import { CLI, requireDist } from './dist';
 import { freePort } from './free-port';
+import { sqliteDriverFor } from '../../src/store/sql/sqlite-driver';
 
 export { freePort };
 
 /** Writes SCIM state straight into the database file the CLI will open. */
-export function withStore(dbPath: string, fn: (s: SqliteIdentityStore) => void): void {
+export async function withStore<T>(dbPath: string, fn: (s: SqlIdentityStore) => Promise<T>): Promise<T> {
   const db = openDatabase(dbPath);
   try {
-    fn(new SqliteIdentityStore(db, new SqliteAuditLog(db)));
+    return await fn(new SqlIdentityStore(sqliteDriverFor(db)));
   } finally {
     db.close();
   }
