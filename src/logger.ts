@@ -1,5 +1,5 @@
 import winston from 'winston';
-import { redact } from './core/redact';
+import { redact, redactUrl } from './core/redact';
 
 export type Logger = winston.Logger;
 export type LogFormat = 'pretty' | 'json';
@@ -21,11 +21,15 @@ const prettyFormat = winston.format.printf((info) => {
   return `${String(timestamp)} ${String(level).padEnd(5)} ${String(message)}${fields ? ' ' + fields : ''}`;
 });
 
-/** JSON lines (or readable lines); secrets redacted by key name; a child logger per request carries requestId. */
+/**
+ * JSON lines (or readable lines); secrets redacted by key name, and URL passwords (a DATABASE_URL) masked in every
+ * field and the message; a child logger per request carries requestId.
+ */
 export function createLogger(level: string = 'info', opts: { silent?: boolean; stream?: NodeJS.WritableStream; format?: 'auto' | LogFormat } = {}): Logger {
   const redactFormat = winston.format((info) => {
     for (const key of Object.keys(info)) {
-      if (key !== 'level' && key !== 'message') info[key] = redact({ [key]: info[key] })[key];
+      if (key === 'message') info.message = typeof info.message === 'string' ? redactUrl(info.message) : info.message;
+      else if (key !== 'level') info[key] = redact({ [key]: info[key] })[key];
     }
     return info;
   });

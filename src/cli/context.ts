@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { describeDatabase } from '../config/database';
 import { loadConfig } from '../config/load';
 import type { Config } from '../config/schema';
 import { createLogger } from '../logger';
@@ -20,9 +21,9 @@ export interface OpenOptions extends Omit<ContainerOptions, 'logger'> {
   verbose?: boolean;
 }
 
-/** "database /data/x.db; Airflow http://af:8080 (API version auto)": what every command says it uses. */
+/** "database /data/x.db; Airflow http://af:8080 (API version auto)": what every command says it uses (no password). */
 export function describeTargets(config: Config): string {
-  const db = config.database.path === ':memory:' ? ':memory:' : path.resolve(config.database.path);
+  const db = describeDatabase(config.database, (p) => path.resolve(p));
   const airflow = config.airflow.url ? `Airflow ${config.airflow.url} (API version ${config.airflow.apiVersion})` : 'no Airflow (AIRFLOW_URL unset)';
   return `database ${db}; ${airflow}`;
 }

@@ -33,6 +33,8 @@ export const ENV_KEYS: Record<string, string[]> = {
   METRICS_PORT: ['server', 'metricsPort'],
   PUBLIC_URL: ['server', 'publicUrl'],
   DATABASE_PATH: ['database', 'path'],
+  DATABASE_URL: ['database', 'url'],
+  DATABASE_SCHEMA: ['database', 'schema'],
   LOG_LEVEL: ['logging', 'level'],
   LOG_FORMAT: ['logging', 'format'],
   SCIM_TOKEN: ['scim', 'token'],

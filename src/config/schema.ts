@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseDuration } from '../core/duration';
+import { databaseSchema } from './database';
 
 /** A duration written as "250ms", "10s", "5m", "1h" or "90d"; parsed to milliseconds. */
 const duration = z
@@ -79,7 +80,8 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    database: z.object({ path: z.string().min(1).default('./data/airflow-scim.db') }).strict().prefault({}),
+    /** SQLite (path) by default; PostgreSQL when url is set, and then path is ignored (database.ts). */
+    database: databaseSchema,
     logging: z
       .object({
         level: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),

@@ -4,6 +4,7 @@ import { listen } from './listen';
 import { adminApp } from './admin';
 import { buildAccessReport } from './access-report';
 import type { Config } from '../config/schema';
+import { describeDatabase } from '../config/database';
 import type { AddressInfo } from 'node:net';
 import { startMetricsServer } from '../metrics';
 import { ReconcileLoop } from '../reconcile/trigger';
@@ -103,7 +104,7 @@ export async function startService(c: Container): Promise<RunningService> {
   }
   if (!c.config.scim.token && !(await c.tokens.list()).some((t) => t.status === 'active'))
     log.warn('no SCIM token exists yet, so every SCIM request gets 401: create one with "airflow-scim tokens create --name okta" or set SCIM_TOKEN');
-  log.info('listening', { url, metricsUrl, airflow: c.config.airflow.url ?? null, database: c.config.database.path });
+  log.info('listening', { url, metricsUrl, airflow: c.config.airflow.url ?? null, database: describeDatabase(c.config.database) });
 
   let stopping: Promise<void> | null = null;
   const stop = () =>

@@ -1,7 +1,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { describeTargets } from '../../src/cli/context';
+import { describeDatabase } from '../../src/config/database';
 import { ConfigError, loadConfig, parseConfig } from '../../src/config/load';
+import { redact, redactUrl } from '../../src/core/redact';
+import { createLogger } from '../../src/logger';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cfg-'));
 const write = (name: string, text: string) => {
@@ -191,5 +196,120 @@ describe('clear errors for the mistakes people make', () => {
   it('headersTimeout must be above keepAliveTimeout', () => {
     expect(problemsOf(() => parseConfig({ server: { keepAliveTimeout: '70s', headersTimeout: '65s' } }))).toMatch(/^server\.headersTimeout: must be above server\.keepAliveTimeout/m);
     expect(parseConfig({}).server).toMatchObject({ keepAliveTimeout: 65_000, headersTimeout: 66_000 });
+  });
+});
+
+describe('database: SQLite by default, PostgreSQL with DATABASE_URL', () => {
+  const problemsOf = (fn: () => unknown): string => {
+    try {
+      fn();
+    } catch (e) {
+      return (e as ConfigError).problems.join('\n') + '\n' + (e as Error).message;
+    }
+    throw new Error('expected a ConfigError');
+  };
+
+  it('defaults: no url (SQLite), schema airflow_scim, a pool of 10', () => {
+    const c = loadConfig({ env: {} });
+    expect(c.database).toEqual({ path: './data/airflow-scim.db', schema: 'airflow_scim', poolSize: 10 });
+    expect(c.database.url).toBeUndefined();
+  });
+
+  it('DATABASE_URL sets database.url and DATABASE_SCHEMA the schema; path keeps its value but is not used', () => {
+    const c = loadConfig({ env: { DATABASE_URL: 'postgresql://scim:s3cret@db.example.com:5432/airflow?sslmode=require', DATABASE_SCHEMA: 'scim_prod', DATABASE_PATH: '/data/x.db' } });
+    expect(c.database.url).toBe('postgresql://scim:s3cret@db.example.com:5432/airflow?sslmode=require');
+    expect(c.database.schema).toBe('scim_prod');
+    const file = write('pg.yaml', 'database:\n  url: postgres://scim@db/airflow\n  poolSize: 25\n');
+    expect(loadConfig({ file, env: {} }).database).toMatchObject({ url: 'postgres://scim@db/airflow', poolSize: 25 });
+    expect(parseConfig({ database: { url: null } }).database.url).toBeUndefined();
+    expect(parseConfig({ database: { url: 'postgres:///airflow?host=/var/run/postgresql' } }).database.url).toBe('postgres:///airflow?host=/var/run/postgresql');
+  });
+
+  it('another scheme is a clear error naming DATABASE_URL and database.url, without echoing the URL', () => {
+    const fromEnv = problemsOf(() => loadConfig({ env: { DATABASE_URL: 'mysql://scim:hunter2-secret@db/airflow' } }));
+    expect(fromEnv).toMatch(/^database\.url \(from DATABASE_URL\): must be a PostgreSQL connection string \(DATABASE_URL or database\.url\) starting with postgres:\/\/ or postgresql:\/\/.*got mysql:\/\//m);
+    expect(fromEnv).not.toContain('hunter2');
+    expect(problemsOf(() => parseConfig({ database: { url: 'db.example.com:5432/airflow' } }))).toMatch(/^database\.url: must be a PostgreSQL connection string.*got no scheme/m);
+    expect(problemsOf(() => parseConfig({ database: { url: './data/airflow-scim.db' } }))).toMatch(/^database\.url: .*unset it to use SQLite \(DATABASE_PATH\)/m);
+  });
+
+  it('a URL that does not parse (no host) is refused, without echoing the password', () => {
+    const p = problemsOf(() => loadConfig({ env: { DATABASE_URL: 'postgres://scim:hunter2-secret@/airflow' } }));
+    expect(p).toMatch(/^database\.url \(from DATABASE_URL\): is not a valid PostgreSQL URL.*percent-encoded/m);
+    expect(p).not.toContain('hunter2');
+  });
+
+  it('schema must be a lowercase SQL identifier of at most 63 characters', () => {
+    for (const ok of ['airflow_scim', '_x', 'a', 'a'.repeat(63), 'scim2']) expect(parseConfig({ database: { schema: ok } }).database.schema).toBe(ok);
+    for (const bad of ['Airflow', '2scim', 'airflow-scim', 'a'.repeat(64), '', 'public; drop table x', '"quoted"']) {
+      expect(problemsOf(() => parseConfig({ database: { schema: bad } }))).toMatch(/^database\.schema: must be a lowercase SQL identifier/m);
+    }
+    expect(problemsOf(() => loadConfig({ env: { DATABASE_SCHEMA: 'Scim' } }))).toMatch(/^database\.schema \(from DATABASE_SCHEMA\):/m);
+  });
+
+  it('poolSize is an integer from 1 to 100; unknown database keys are refused', () => {
+    expect(parseConfig({ database: { poolSize: 1 } }).database.poolSize).toBe(1);
+    expect(parseConfig({ database: { poolSize: 100 } }).database.poolSize).toBe(100);
+    for (const bad of [0, 101, 2.5, '10']) expect(problemsOf(() => parseConfig({ database: { poolSize: bad } }))).toMatch(/^database\.poolSize:/m);
+    expect(problemsOf(() => parseConfig({ database: { URL: 'postgres://db/x' } }))).toMatch(/^database:.*URL/m);
+  });
+
+  it('every problem is reported together with the others', () => {
+    const p = problemsOf(() => loadConfig({ env: { DATABASE_URL: 'sqlite://x', DATABASE_SCHEMA: 'Bad-Name', PORT: 'eighty' } }));
+    expect(p).toMatch(/^database\.url \(from DATABASE_URL\):/m);
+    expect(p).toMatch(/^database\.schema \(from DATABASE_SCHEMA\):/m);
+    expect(p).toMatch(/^server\.port \(from PORT\):/m);
+  });
+});
+
+describe('the database URL password is never shown', () => {
+  it('describeDatabase: the URL with its password masked and the schema, or the SQLite file', () => {
+    const pg = parseConfig({ database: { url: 'postgres://scim:hunter2@db.example.com:5432/airflow' } });
+    expect(describeDatabase(pg.database)).toBe('postgres://scim:***@db.example.com:5432/airflow (schema airflow_scim)');
+    expect(describeDatabase(parseConfig({ database: { path: 'x.db' } }).database, (p) => `/abs/${p}`)).toBe('/abs/x.db');
+    expect(describeDatabase(parseConfig({ database: { path: ':memory:' } }).database, (p) => `/abs/${p}`)).toBe(':memory:');
+  });
+
+  it('what every CLI command prints about its targets', () => {
+    const c = loadConfig({ env: { DATABASE_URL: 'postgresql://scim:hunter2@db/airflow', AIRFLOW_URL: 'http://airflow:8080' } });
+    expect(describeTargets(c)).toBe('database postgresql://scim:***@db/airflow (schema airflow_scim); Airflow http://airflow:8080 (API version auto)');
+  });
+
+  it('the logger masks it in fields, nested objects and the message, in both formats', () => {
+    for (const format of ['json', 'pretty'] as const) {
+      const stream = new PassThrough();
+      let text = '';
+      stream.on('data', (d) => (text += d));
+      const log = createLogger('info', { stream, format });
+      const url = 'postgres://scim:hunter2@db.example.com/airflow';
+      log.info(`cannot connect to ${url}`, { database: url, config: { database: { url, schema: 'airflow_scim' } } });
+      expect(text).not.toContain('hunter2');
+      expect(text).toContain('postgres://scim:***@db.example.com/airflow');
+    }
+  });
+
+  it('redactUrl masks the password and only the password', () => {
+    const cases: Array<[string, string]> = [
+      ['postgres://scim:hunter2@db:5432/x', 'postgres://scim:***@db:5432/x'],
+      ['postgresql://scim:p%40ss@db/x?sslmode=require', 'postgresql://scim:***@db/x?sslmode=require'],
+      ['postgres://scim:p@ss@db/x', 'postgres://scim:***@db/x'], // an unencoded @: the user info ends at the last one
+      ['postgres://scim:pa/ss@db/x', 'postgres://scim:***@db/x'], // an unencoded /
+      ['postgres://db/x?user=scim&password=hunter2&sslmode=require', 'postgres://db/x?user=scim&password=***&sslmode=require'],
+      ['error at postgres://a:b@h1/x and postgres://c:d@h2/y.', 'error at postgres://a:***@h1/x and postgres://c:***@h2/y.'],
+      ['postgres://scim@db/x', 'postgres://scim@db/x'],
+      ['postgres://db:5432/x', 'postgres://db:5432/x'],
+      ['http://airflow:8080/api/v1/users/jane@corp.io', 'http://airflow:8080/api/v1/users/jane@corp.io'],
+      ['GET /users/jane@corp.io', 'GET /users/jane@corp.io'],
+      ['no url here: a:b@c', 'no url here: a:b@c'],
+    ];
+    for (const [input, want] of cases) expect(redactUrl(input)).toBe(want);
+  });
+
+  it('redact (logs and audit records) masks URL passwords in string values too', () => {
+    expect(redact({ database: { url: 'postgres://u:hunter2@db/x' }, list: ['postgres://u:pw@db/x'], n: 3 })).toEqual({
+      database: { url: 'postgres://u:***@db/x' },
+      list: ['postgres://u:***@db/x'],
+      n: 3,
+    });
   });
 });

@@ -80,6 +80,44 @@ app.kubernetes.io/part-of: airflow
 {{- default (printf "%s-data" (include "airflow-scim-sync.fullname" .)) .Values.persistence.existingClaim -}}
 {{- end -}}
 
+{{/* Non-empty when PostgreSQL is the store (database.url or database.existingSecret); SQLite on the PVC otherwise. */}}
+{{- define "airflow-scim-sync.postgres" -}}
+{{- if or .Values.database.url .Values.database.existingSecret -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{/* The Secret with DATABASE_URL: yours (database.existingSecret), or the one rendered from database.url. */}}
+{{- define "airflow-scim-sync.databaseSecretName" -}}
+{{- default (printf "%s-database" (include "airflow-scim-sync.fullname" .)) .Values.database.existingSecret -}}
+{{- end -}}
+
+{{- define "airflow-scim-sync.databaseSecretKey" -}}
+{{- if .Values.database.existingSecret }}{{ .Values.database.existingSecretKey }}{{ else }}DATABASE_URL{{ end -}}
+{{- end -}}
+
+{{/*
+Checks across values that values.schema.json cannot word clearly; included by the ConfigMap, rendered in every mode.
+*/}}
+{{- define "airflow-scim-sync.validate" -}}
+{{- if and .Values.database.url .Values.database.existingSecret -}}
+{{- fail "set database.url or database.existingSecret, not both" -}}
+{{- end -}}
+{{- if and (gt (int .Values.replicas) 1) (not (include "airflow-scim-sync.postgres" .)) -}}
+{{- fail "replicas > 1 needs PostgreSQL (database.url or database.existingSecret): each SQLite file has one writer" -}}
+{{- end -}}
+{{- if .Values.admin.enabled -}}
+{{- if not .Values.admin.existingSecret -}}
+{{- fail "admin.enabled needs admin.existingSecret: a Secret holding the admin API token (24+ characters, not a SCIM token) under admin.existingSecretKey" -}}
+{{- end -}}
+{{- $taken := list (int (include "airflow-scim-sync.scimPort" .)) (int (include "airflow-scim-sync.metricsPort" .)) -}}
+{{- if eq .Values.mode "sidecar" }}{{ range .Values.sidecar.airflowPorts }}{{ $taken = append $taken (int .) }}{{ end }}{{ end -}}
+{{- if has (int .Values.admin.port) $taken -}}
+{{- fail (printf "admin.port %d is already used in the pod (SCIM, metrics or Airflow's own port): choose another" (int .Values.admin.port)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{/* The service's config.yaml, from .Values.config. Empty strings become null (the loader's "unset"). */}}
 {{- define "airflow-scim-sync.configYaml" -}}
 {{- $c := deepCopy .Values.config -}}
@@ -101,7 +139,8 @@ app.kubernetes.io/part-of: airflow
 {{- $_ := set $c "notify" (dict "webhook" $hook) -}}
 {{- end -}}
 # Rendered by the airflow-scim-sync chart from its values (config:). Merged over config/default.yaml;
-# PORT, METRICS_PORT, DATABASE_PATH and the credentials come from the environment.
+# PORT, METRICS_PORT, the database (DATABASE_PATH, or DATABASE_URL and DATABASE_SCHEMA) and the credentials come
+# from the environment.
 {{ toYaml $c }}
 {{- end -}}
 
@@ -109,8 +148,18 @@ app.kubernetes.io/part-of: airflow
 {{- define "airflow-scim-sync.env" -}}
 - name: AIRFLOW_SCIM_CONFIG
   value: /etc/airflow-scim/config.yaml
+{{- if include "airflow-scim-sync.postgres" . }}
+- name: DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "airflow-scim-sync.databaseSecretName" . }}
+      key: {{ include "airflow-scim-sync.databaseSecretKey" . }}
+- name: DATABASE_SCHEMA
+  value: {{ .Values.database.schema | quote }}
+{{- else }}
 - name: DATABASE_PATH
   value: /data/airflow-scim.db
+{{- end }}
 - name: SCIM_TOKEN
   valueFrom:
     secretKeyRef:
@@ -161,8 +210,10 @@ seccompProfile:
 {{- end -}}
 
 {{- define "airflow-scim-sync.volumeMounts" -}}
+{{- if not (include "airflow-scim-sync.postgres" .) -}}
 - name: data
   mountPath: /data
+{{ end -}}
 - name: tmp
   mountPath: /tmp
 - name: config
@@ -174,6 +225,7 @@ seccompProfile:
 {{- end -}}
 
 {{- define "airflow-scim-sync.volumes" -}}
+{{- if not (include "airflow-scim-sync.postgres" .) -}}
 - name: data
 {{- if .Values.persistence.enabled }}
   persistentVolumeClaim:
@@ -181,6 +233,7 @@ seccompProfile:
 {{- else }}
   emptyDir: {}
 {{- end }}
+{{ end -}}
 - name: tmp
   emptyDir:
     sizeLimit: 64Mi
