@@ -45,7 +45,7 @@ async function main(): Promise<void> {
         logging: { level: process.env.BENCH_LOG_LEVEL ?? 'info' },
       },
     });
-    const svc = await startService(buildContainer(config));
+    const svc = await startService(await buildContainer(config));
     server = svc.server;
     stop = svc.stop;
   }

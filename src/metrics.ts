@@ -49,6 +49,7 @@ export class Metrics {
   readonly reconcilePendingChanges: Gauge<string>;
   readonly reconcileLastSuccess: Gauge<string>;
   readonly reconcileBlocked: Gauge<string>;
+  readonly reconcileLeader: Gauge<string>;
   readonly tokenExpiry: Gauge<string>;
   readonly airflowApiCalls: Counter<'endpoint' | 'status'>;
 
@@ -133,6 +134,11 @@ export class Metrics {
       labelNames: ['name'],
       registers: [this.registry],
     });
+    this.reconcileLeader = new Gauge({
+      name: 'reconcile_leader',
+      help: '1 while this replica is the elected reconciler (one per database), else 0.',
+      registers,
+    });
     this.reconcileBlocked = new Gauge({
       name: 'reconcile_blocked',
       help: '1 while the safety limits hold back deprovisions (an operator must approve or raise the limit), else 0.',
@@ -148,6 +154,7 @@ export class Metrics {
     // Gauges start at a defined value so dashboards and alerts see them from the first scrape.
     this.reconcilePendingChanges.set(0);
     this.reconcileLastSuccess.set(0);
+    this.reconcileLeader.set(0);
     this.reconcileBlocked.set(0);
   }
 
@@ -214,6 +221,11 @@ export class Metrics {
    * Gauges read from shared state just before each scrape (pending changes, blocked, last success), so that they
    * follow a run made by any process on the same database.
    */
+  /** This replica became (true) or stopped being (false) the reconcile leader. */
+  setLeader(leader: boolean): void {
+    this.reconcileLeader.set(leader ? 1 : 0);
+  }
+
   setStateSource(source: () => Promise<StateGauges>): void {
     this.stateSource = source;
   }

@@ -29,10 +29,10 @@ export function describeTargets(config: Config): string {
 }
 
 /** Loads the config, says on stderr which database and Airflow the command uses, then opens them. */
-export function openCli(opts: { config?: string }, o: OpenOptions = {}): Container {
+export async function openCli(opts: { config?: string }, o: OpenOptions = {}): Promise<Container> {
   const config = loadConfig({ file: opts.config });
   process.stderr.write(`airflow-scim: ${describeTargets(config)}\n`);
-  if (o.readOnly && config.database.path !== ':memory:' && !fs.existsSync(config.database.path)) {
+  if (o.readOnly && !config.database.url && config.database.path !== ':memory:' && !fs.existsSync(config.database.path)) {
     throw new CliError(
       `no database at ${path.resolve(config.database.path)} (set by DATABASE_PATH or database.path, relative to the working directory ${process.cwd()}); ` +
         'this command only reads, so it creates none: check the path, or run "airflow-scim serve" once to create it',

@@ -66,7 +66,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   const stop = () =>
     (stopping ??= (async () => {
       if (svc) await svc.stop();
-      else c?.close();
+      else await c?.close();
       await fake?.close();
       fs.rmSync(dir, { recursive: true, force: true });
     })());
@@ -87,7 +87,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     );
     const config = loadConfig({ file: cfgFile, env: {}, overrides: { server: { port: opts.port, host: '127.0.0.1', metricsPort: 0 }, logging: { level: 'warn' } } });
     // Errors only: the tutorial prints what happens itself.
-    c = buildContainer(config, { logger: createLogger('error') });
+    c = await buildContainer(config, { logger: createLogger('error') });
     const { secret } = await c.tokens.create('demo');
     try {
       svc = await startService(c);
@@ -164,7 +164,7 @@ async function tutorial(d: TutorialDeps): Promise<void> {
   for (const id of extraIds) await scim('PATCH', `/Users/${id}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', value: { active: false } }] });
   out(`  the IdP deactivates ${extra.join(', ')} at once (an assignment mistake?)`);
   await settled(c);
-  const held = await serviceStatus({ db: c.db, store: c.store, state: c.state, airflow: c.airflow }, { probeAirflow: false });
+  const held = await serviceStatus({ driver: c.driver, tokenStore: c.tokenStore, store: c.store, state: c.state, airflow: c.airflow }, { probeAirflow: false });
   out(`\nsafety.maxDeprovisions is 2 per hour and one was used in phase 2, so every deprovision is held back.`);
   out(`status says: reconcile ${held.checks.reconcile.ok ? 'ok' : 'PROBLEM'}: ${held.checks.reconcile.detail}`);
   out(`/metrics says: reconcile_blocked ${/^reconcile_blocked (\S+)$/m.exec(await c.metrics.text())?.[1]}`);

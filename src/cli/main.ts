@@ -64,12 +64,12 @@ export function buildProgram(): Command {
     .description('run the SCIM API on PORT (8080), metrics on METRICS_PORT (9464), and the reconciler')
     .addOption(configOption())
     .action(async (opts) => {
-      const c = openCli(opts, { verbose: true });
+      const c = await openCli(opts, { verbose: true });
       let svc;
       try {
         svc = await startService(c);
       } catch (e) {
-        c.close();
+        await c.close();
         throw e;
       }
       const running = svc;
@@ -95,7 +95,7 @@ export function buildProgram(): Command {
     .option('--expires-in <duration>', 'lifetime, e.g. 90d or 12h (default: never expires)', duration)
     .addOption(configOption())
     .action(async (opts) => {
-      const c = openCli(opts);
+      const c = await openCli(opts);
       try {
         const t = await c.tokens.create(opts.name, opts.expiresIn ? parseDuration(opts.expiresIn) : undefined);
         await c.audit.record({ at: c.clock.now().toISOString(), source: 'admin', actor: 'cli', action: 'token-created', outcome: 'success', subject: t.name, detail: { expiresAt: t.expiresAt ?? null } });
@@ -105,7 +105,7 @@ export function buildProgram(): Command {
         if (e instanceof TokenExistsError) throw new CliError(`${e.message} (an active token already has this name: revoke it first, or choose another name)`);
         throw e;
       } finally {
-        c.close();
+        await c.close();
       }
     });
   tokens
@@ -114,9 +114,9 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON')
     .addOption(configOption())
     .action(async (opts) => {
-      const c = openCli(opts, { readOnly: true });
+      const c = await openCli(opts, { readOnly: true });
       const list = (await c.tokens.list()).map(({ hash: _hash, ...rest }) => rest);
-      c.close();
+      await c.close();
       if (opts.json) return void process.stdout.write(JSON.stringify(list, null, 2) + '\n');
       process.stdout.write(
         table(
@@ -130,10 +130,10 @@ export function buildProgram(): Command {
     .description('revoke a token at once')
     .addOption(configOption())
     .action(async (name: string, opts) => {
-      const c = openCli(opts, { readOnly: true });
+      const c = await openCli(opts, { readOnly: true });
       const ok = await c.tokens.revoke(name);
       if (ok) await c.audit.record({ at: c.clock.now().toISOString(), source: 'admin', actor: 'cli', action: 'token-revoked', outcome: 'success', subject: name });
-      c.close();
+      await c.close();
       if (!ok) throw new CliError(`no active token named "${name}" (see: airflow-scim tokens list)`);
       process.stderr.write(`Token "${name}" revoked.\n`);
     });
@@ -148,11 +148,11 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON lines')
     .addOption(configOption())
     .action(async (opts) => {
-      const c = openCli(opts, { readOnly: true });
+      const c = await openCli(opts, { readOnly: true });
       const q = { since: opts.since ? since(c.clock.now(), opts.since) : undefined, source: opts.source, limit: opts.limit };
       const snapshot = await c.store.snapshot();
       const raw = opts.user ? await auditForUser(c.audit, snapshot, opts.user, q) : await c.audit.query(q);
-      c.close();
+      await c.close();
       // JSON keeps the ids as recorded (for machines); the table reads SCIM ids as userNames (for people).
       if (opts.json) return void process.stdout.write(raw.map((e) => JSON.stringify(e)).join('\n') + (raw.length ? '\n' : ''));
       const entries = withNames(raw, snapshot);
@@ -176,7 +176,7 @@ export function buildProgram(): Command {
     .addOption(configOption())
     .action(async (opts) => {
       if (opts.detailedExitcode && !opts.dryRun) throw new CliError('--detailed-exitcode needs --dry-run (it tells scripts what a plan would do)');
-      const c = openCli(opts, {
+      const c = await openCli(opts, {
         reconcileWaitMs: parseDuration(opts.wait),
         reconcilePurpose: `reconcile (cli${opts.dryRun ? ', dry run' : ''})`,
         origin: 'cli',
@@ -205,7 +205,7 @@ export function buildProgram(): Command {
         process.exitCode = reconcileExit(report, !!opts.detailedExitcode);
       } finally {
         await c.flushNotifications();
-        c.close();
+        await c.close();
       }
     });
 
@@ -216,12 +216,12 @@ export function buildProgram(): Command {
     .option('--no-probe', 'do not call Airflow')
     .addOption(configOption())
     .action(async (opts) => {
-      const c = openCli(opts, { readOnly: true });
+      const c = await openCli(opts, { readOnly: true });
       const s = await serviceStatus(
-        { db: c.db, store: c.store, state: c.state, airflow: c.airflow },
+        { driver: c.driver, tokenStore: c.tokenStore, leases: c.leases, store: c.store, state: c.state, airflow: c.airflow },
         { probeAirflow: opts.probe, diagnose: () => forcedVersionMismatch(c.config.airflow, c.logger) },
       );
-      c.close();
+      await c.close();
       if (opts.json) process.stdout.write(JSON.stringify(s, null, 2) + '\n');
       else {
         const rows = Object.entries(s.checks).map(([k, v]) => [k, v.ok ? 'ok' : 'PROBLEM', v.detail ?? '']);
@@ -231,6 +231,7 @@ export function buildProgram(): Command {
           `${s.ready ? 'ready' : 'NOT READY'}; ${s.pendingChanges} SCIM change(s) not yet reconciled\n` +
             run('last run', s.lastRun) +
             (s.lastCliRun && s.lastCliRun.finished !== s.lastRun?.finished ? run('last CLI run', s.lastCliRun) : '') +
+            (s.leader !== undefined ? `reconcile leader: ${s.leader ?? 'none (no service is reconciling)'}\n` : '') +
             `${table(['CHECK', 'STATE', 'DETAIL'], rows)}\n`,
         );
         for (const x of s.collisions ?? []) process.stdout.write(`USERNAME COLLISION ${x.username}: ${x.note}\n`);
@@ -244,10 +245,10 @@ export function buildProgram(): Command {
     .description('release an Airflow account from the SCIM identity it is bound to, so the next run may give it to the SCIM user that now renders this username (status: USERNAME COLLISION)')
     .addOption(configOption())
     .action(async (username: string, opts) => {
-      const c = openCli(opts);
+      const c = await openCli(opts);
       const rec = (await c.state.owned()).find((o) => o.username.toLowerCase() === username.toLowerCase());
       if (!rec) {
-        c.close();
+        await c.close();
         fail(`"${username}" is not an Airflow account this service manages; nothing to release`);
       }
       await c.state.disown(rec.username);
@@ -260,7 +261,7 @@ export function buildProgram(): Command {
         outcome: 'success',
         detail: { scimUserId: rec.scimUserId, externalId: rec.externalId ?? null },
       });
-      c.close();
+      await c.close();
       process.stdout.write(`Released ${rec.username} (was bound to SCIM user ${rec.scimUserId ?? 'none'}); the next reconcile run may give it to the SCIM user that renders this username.\n`);
     });
 
@@ -270,10 +271,10 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON')
     .addOption(configOption())
     .action(async (opts) => {
-      const c = openCli(opts, { readOnly: true });
+      const c = await openCli(opts, { readOnly: true });
       const b = await blockedView(c.state);
       const decisions = await heldDecisions(c.state);
-      c.close();
+      await c.close();
       const rows = Object.entries(b?.heldChanges ?? {}).map(([user, h]) => ({ user, change: h.change, decision: decisions[user]?.key === h.key ? decisions[user].decision : 'undecided' }));
       if (opts.json) return void process.stdout.write(JSON.stringify({ reason: b?.reason ?? null, held: rows }, null, 2) + '\n');
       if (!b) return void process.stdout.write('Nothing is held.\n');
@@ -289,7 +290,7 @@ export function buildProgram(): Command {
       )
       .addOption(configOption())
       .action(async (users: string[], opts) => {
-        const c = openCli(opts);
+        const c = await openCli(opts);
         try {
           const b = await blockedView(c.state);
           const decisions = await heldDecisions(c.state);
@@ -307,7 +308,7 @@ export function buildProgram(): Command {
               `${decision === 'approve' ? 'they apply at the next reconcile run' : 'the next runs leave these users as they are'} ("airflow-scim reconcile" runs one now).\n`,
           );
         } finally {
-          c.close();
+          await c.close();
         }
       });
   }
@@ -319,7 +320,7 @@ export function buildProgram(): Command {
     .option('--no-airflow', 'do not read Airflow (no current roles, no email clash check)')
     .addOption(configOption())
     .action(async (user: string, opts) => {
-      const c = openCli(opts, { readOnly: true });
+      const c = await openCli(opts, { readOnly: true });
       try {
         let airflowUsers: Awaited<ReturnType<NonNullable<Container['airflow']>['listUsers']>> | { error: string } | undefined;
         if (c.airflow && opts.airflow) airflowUsers = await c.airflow.listUsers().catch((e: Error) => ({ error: e.message }));
@@ -328,7 +329,7 @@ export function buildProgram(): Command {
         process.stdout.write((opts.json ? JSON.stringify(e, null, 2) : formatExplanation(e)) + '\n');
         if (!e.scimUser && !e.ownership) process.exitCode = EXIT.error;
       } finally {
-        c.close();
+        await c.close();
       }
     });
 
@@ -341,7 +342,7 @@ export function buildProgram(): Command {
     .option('--out <file>', 'write the report to this file instead of stdout')
     .addOption(configOption())
     .action(async (opts) => {
-      const c = openCli(opts, { readOnly: true });
+      const c = await openCli(opts, { readOnly: true });
       try {
         if (!c.airflow) throw new CliError('the access report reads Airflow: set AIRFLOW_URL (and the service account)');
         const report = await buildAccessReport(c);
@@ -351,7 +352,7 @@ export function buildProgram(): Command {
           process.stderr.write(`wrote ${report.accounts.length} account(s) and ${report.roles.length} role(s) to ${opts.out}\n`);
         } else process.stdout.write(text);
       } finally {
-        c.close();
+        await c.close();
       }
     });
 
@@ -361,10 +362,10 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON')
     .addOption(configOption())
     .action(async (opts) => {
-      const c = openCli(opts, { readOnly: true });
+      const c = await openCli(opts, { readOnly: true });
       const owned = new Set((await ownershipMap(c.state)).keys());
       const rows = userRows(await c.store.snapshot(), c.config, owned);
-      c.close();
+      await c.close();
       if (opts.json) return void process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
       process.stdout.write(
         table(
@@ -380,9 +381,9 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON')
     .addOption(configOption())
     .action(async (opts) => {
-      const c = openCli(opts, { readOnly: true });
+      const c = await openCli(opts, { readOnly: true });
       const rows = groupRows(await c.store.snapshot(), c.config);
-      c.close();
+      await c.close();
       if (opts.json) return void process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
       process.stdout.write(
         table(

@@ -7,13 +7,15 @@ import { systemClock, uuidGenerator, type Clock } from '../core/clock';
 import { createLogger, type Logger } from '../logger';
 import { Metrics } from '../metrics';
 import { Reconciler } from '../reconcile/reconciler';
-import { sqliteDriverFor } from '../store/sql/sqlite-driver';
+import { SqliteDriver } from '../store/sql/sqlite-driver';
+import type { SqlDriver } from '../store/sql/driver';
+import { openPostgres } from '../store/sql/pg-driver';
+import type { TokenStore } from '../store/token-types';
 import { SqlReconcileState } from '../store/sql/reconcile-state';
 import type { ReconcileState } from '../reconcile/state';
 import { TokenService } from '../scim/tokens';
 import { WebhookNotifier } from './notify';
 import type { AuditLog } from '../store/audit-types';
-import type { Db } from '../store/database';
 import { openDatabaseChecked } from '../store/database-path';
 import { SqlAuditLog } from '../store/sql/audit';
 import { SqlIdentityStore } from '../store/sql/identity';
@@ -30,10 +32,12 @@ export interface Container {
   config: Config;
   clock: Clock;
   logger: Logger;
-  db: Db;
+  /** The database every store below shares (SQLite or PostgreSQL). */
+  driver: SqlDriver;
   store: IdentityStore;
   audit: AuditLog;
   tokens: TokenService;
+  tokenStore: TokenStore;
   state: ReconcileState;
   metrics: Metrics;
   /** null when no AIRFLOW_URL is configured: the service then only stores SCIM state. */
@@ -45,7 +49,7 @@ export interface Container {
   stopWaiting(): void;
   /** Waits until queued webhook notifications were delivered or given up (a CLI run before it exits). */
   flushNotifications(): Promise<void>;
-  close(): void;
+  close(): Promise<void>;
 }
 
 export interface ContainerOptions {
@@ -61,17 +65,25 @@ export interface ContainerOptions {
   origin?: RunOrigin;
 }
 
-export function buildContainer(config: Config, opts: ContainerOptions = {}): Container {
+/** PostgreSQL when database.url is set (migrated on open), else the SQLite file at database.path. */
+export async function openDriver(config: Config): Promise<SqlDriver> {
+  const d = config.database;
+  if (d.url) return openPostgres(d.url, { schema: d.schema, poolSize: d.poolSize });
+  return new SqliteDriver(openDatabaseChecked(d.path));
+}
+
+export async function buildContainer(config: Config, opts: ContainerOptions = {}): Promise<Container> {
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? createLogger(config.logging.level, { format: config.logging.format });
-  const db = openDatabaseChecked(config.database.path);
-  const audit = new SqlAuditLog(sqliteDriverFor(db));
-  const store = new SqlIdentityStore(sqliteDriverFor(db), clock, uuidGenerator);
-  const tokens = new TokenService(new SqlTokenStore(sqliteDriverFor(db)), clock, config.scim.token);
-  const state = new SqlReconcileState<RunReport>(sqliteDriverFor(db));
+  const driver = await openDriver(config);
+  const audit = new SqlAuditLog(driver);
+  const store = new SqlIdentityStore(driver, clock, uuidGenerator);
+  const tokenStore = new SqlTokenStore(driver);
+  const tokens = new TokenService(tokenStore, clock, config.scim.token);
+  const state = new SqlReconcileState<RunReport>(driver);
   const metrics = new Metrics();
   const airflowConfigured = !!config.airflow.url;
-  const leases = new SqlLeaseStore(sqliteDriverFor(db));
+  const leases = new SqlLeaseStore(driver);
   const hook = config.notify.webhook;
   const notifier = hook.url ? new WebhookNotifier({ url: hook.url, timeoutMs: hook.timeout, retries: hook.retries, logger }) : undefined;
   // Gauges that describe the database, not this process, are read at scrape time: a CLI run shows at once.
@@ -92,7 +104,7 @@ export function buildContainer(config: Config, opts: ContainerOptions = {}): Con
       HeldLease.waitFor('reconcile', opts.reconcilePurpose ?? `reconcile (service, ${trigger})`, {
         store: leases,
         clock: systemClock, // leases are about real processes: wall time, even under a test clock
-        database: path.resolve(config.database.path),
+        database: driver.describe,
         waitMs: opts.reconcileWaitMs ?? Infinity,
         onWait: opts.onReconcileWait,
         signal: waits.signal,
@@ -116,10 +128,11 @@ export function buildContainer(config: Config, opts: ContainerOptions = {}): Con
     config,
     clock,
     logger,
-    db,
+    driver,
     store,
     audit,
     tokens,
+    tokenStore,
     state,
     metrics,
     airflow,
@@ -127,7 +140,7 @@ export function buildContainer(config: Config, opts: ContainerOptions = {}): Con
     leases,
     stopWaiting: () => waits.abort(),
     flushNotifications: () => notifier?.idle() ?? Promise.resolve(),
-    close: () => db.close(),
+    close: () => driver.close(),
   };
 }
 

@@ -3,7 +3,7 @@ import os from 'node:os';
 import type { Clock } from '../core/clock';
 import type { Logger } from '../logger';
 import { describeHolder, type LeaseOwner, type LeaseStore } from '../store/lease-types';
-import { holderIsDead } from './process-lease';
+import { holderIsDead, markHeldHere } from './process-lease';
 
 /** Leader lease lifetime: a leader that dies (kill -9, a lost node) is replaced within ttl + retry, under 15 s. */
 export const LEADER_TTL_MS = 10_000;
@@ -70,6 +70,7 @@ export class LeaderElector {
       const r = await this.o.store.tryAcquire('leader', this.owner, this.ttl, now, holderIsDead);
       if (r.ok && !this.stopped) {
         this.leader = true;
+        markHeldHere(this.owner.id, true);
         this.o.logger.info('elected reconcile leader', { ttlMs: this.ttl });
         this.o.onChange?.(true);
         this.o.onElected();
@@ -84,6 +85,7 @@ export class LeaderElector {
 
   private async stepDown(reason: string): Promise<void> {
     this.leader = false;
+    markHeldHere(this.owner.id, false);
     this.o.logger.warn('stepping down as reconcile leader', { reason });
     this.o.onChange?.(false);
     await this.o.onDeposed();
@@ -97,6 +99,7 @@ export class LeaderElector {
     await this.ticking;
     if (this.leader) {
       this.leader = false;
+      markHeldHere(this.owner.id, false);
       this.o.onChange?.(false);
       await this.o.onDeposed();
       await this.o.store.release('leader', this.owner.id).catch((e: Error) => this.o.logger.warn('could not release the leader lease', { err: e.message }));

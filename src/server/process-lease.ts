@@ -9,6 +9,12 @@ export const DEFAULT_TTL_MS = 30_000;
 /** Lease ids this process holds now; a same-host, same-pid holder not in here is a previous incarnation. */
 const heldHere = new Set<string>();
 
+/** Registers (or forgets) a lease id this process holds, so holderIsDead never takes it for a dead incarnation. */
+export function markHeldHere(id: string, held: boolean): void {
+  if (held) heldHere.add(id);
+  else heldHere.delete(id);
+}
+
 /** The holder's messages name the database, so an operator knows which file is contended. */
 export class LeaseHeldError extends Error {
   constructor(

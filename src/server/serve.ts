@@ -12,6 +12,7 @@ import { createApp } from './app';
 import type { Container } from './container';
 import { serviceStatus } from './status';
 import { HeldLease } from './process-lease';
+import { LeaderElector } from './leader';
 import { describeHolder } from '../store/lease-types';
 import { AirflowHealthMonitor } from './airflow-health';
 import { forcedVersionMismatch } from './version-check';
@@ -30,22 +31,27 @@ export interface RunningService {
 export async function startService(c: Container): Promise<RunningService> {
   const log = c.logger.child({ component: 'serve' });
   let loop: ReconcileLoop | null = null;
+  let elector: LeaderElector | null = null;
   const airflowHealth = c.airflow ? new AirflowHealthMonitor(c.airflow, c.clock, 30_000, () => forcedVersionMismatch(c.config.airflow, c.logger)) : null;
-  // One service per database file (throws LeaseHeldError naming the holder and the path).
   let stopRef: (() => Promise<void>) | null = null;
-  const lease = await HeldLease.acquireOrOutlast('service', 'serve', {
-    store: c.leases,
-    clock: systemClock,
-    database: path.resolve(c.config.database.path),
-    onWait: (h) => log.warn('the service lease is held by a holder that stopped renewing it; waiting for it to expire', { holder: describeHolder(h), database: c.config.database.path }),
-    onLost: (h) => {
-      log.error('lost the service lease: another process took the database; stopping so that only one writer remains', { holder: h ?? null });
-      void stopRef?.().then(() => {
-        process.exitCode = 1; // not a clean stop: another process owns the database now
-      });
-    },
-    onRenewError: (e) => log.error('could not renew the service lease; retrying', { error: (e as Error).message }),
-  });
+  // SQLite: one service per database file (throws LeaseHeldError naming the holder and the path). PostgreSQL: any
+  // number of replicas serve SCIM; the leader election below picks the one that reconciles.
+  const lease =
+    c.driver.dialect === 'sqlite'
+      ? await HeldLease.acquireOrOutlast('service', 'serve', {
+          store: c.leases,
+          clock: systemClock,
+          database: c.driver.describe,
+          onWait: (h) => log.warn('the service lease is held by a holder that stopped renewing it; waiting for it to expire', { holder: describeHolder(h), database: c.driver.describe }),
+          onLost: (h) => {
+            log.error('lost the service lease: another process took the database; stopping so that only one writer remains', { holder: h ?? null });
+            void stopRef?.().then(() => {
+              process.exitCode = 1; // not a clean stop: another process owns the database now
+            });
+          },
+          onRenewError: (e) => log.error('could not renew the service lease; retrying', { error: (e as Error).message }),
+        })
+      : null;
   const app = createApp({
     store: c.store,
     audit: c.audit,
@@ -56,13 +62,13 @@ export async function startService(c: Container): Promise<RunningService> {
     metrics: c.metrics,
     onChange: () => loop?.notifyChange(),
     health: {
-      live: () => {
-        c.db.prepare('SELECT 1').get();
+      live: async () => {
+        await c.driver.get('SELECT 1');
         return true;
       },
       ready: async () => {
         // Never waits for Airflow: its state comes from the background check (airflow-health.ts).
-        const s = await serviceStatus({ db: c.db, store: c.store, state: c.state, airflow: c.airflow }, { probeAirflow: false, airflowCheck: () => airflowHealth!.current() });
+        const s = await serviceStatus({ driver: c.driver, tokenStore: c.tokenStore, store: c.store, state: c.state, airflow: c.airflow }, { probeAirflow: false, airflowCheck: () => airflowHealth!.current() });
         return { ready: s.ready, checks: s.checks };
       },
     },
@@ -81,7 +87,7 @@ export async function startService(c: Container): Promise<RunningService> {
   } catch (e) {
     server.close();
     adminServer?.close();
-    await lease.release();
+    await lease?.release();
     throw e;
   }
   const port = (server.address() as AddressInfo).port;
@@ -98,7 +104,16 @@ export async function startService(c: Container): Promise<RunningService> {
       logger: c.logger.child({ component: 'loop' }),
       clock: c.clock,
     });
-    loop.start();
+    const reconcileLoop = loop;
+    elector = new LeaderElector({
+      store: c.leases,
+      clock: systemClock, // leases are about real processes: wall time, even under a test clock
+      logger: log,
+      onElected: () => reconcileLoop.start(),
+      onDeposed: () => reconcileLoop.stop(),
+      onChange: (leader) => c.metrics.setLeader(leader),
+    });
+    await elector.start();
   } else {
     log.warn(c.reconciler ? 'reconcile.enabled is false: SCIM changes are stored, Airflow is left alone' : 'AIRFLOW_URL is not set: SCIM changes are stored, nothing is reconciled');
   }
@@ -115,12 +130,12 @@ export async function startService(c: Container): Promise<RunningService> {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections?.();
       const deadline = new Promise<void>((resolve) => setTimeout(resolve, c.config.server.shutdownTimeout).unref());
-      await Promise.race([Promise.all([closed, loop?.stop()]), deadline]);
+      await Promise.race([Promise.all([closed, elector?.stop()]), deadline]);
       server.closeAllConnections?.();
       await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
       if (adminServer) await new Promise<void>((resolve) => adminServer!.close(() => resolve()));
-      await lease.release();
-      c.close();
+      await lease?.release();
+      await c.close();
       log.info('stopped');
     })());
   stopRef = stop;

@@ -1,11 +1,10 @@
-import type { Db } from '../store/database';
-import { MIGRATIONS } from '../store/migrations';
 import type { AirflowClient } from '../airflow/types';
 import type { ReconcileState } from '../reconcile/state';
 import type { RunReport } from '../reconcile/types';
 import { runOrigin, type RunOrigin } from '../store/reconcile-state';
-import { sqliteDriverFor } from '../store/sql/sqlite-driver';
-import { SqlTokenStore } from '../store/sql/tokens';
+import type { SqlDriver } from '../store/sql/driver';
+import type { TokenStore } from '../store/token-types';
+import { describeHolder, type LeaseStore } from '../store/lease-types';
 import { tokenWarnings } from '../scim/tokens';
 import { blockedView, pendingChanges as pendingChanges_ } from '../reconcile/view';
 import type { IdentityStore } from '../store/types';
@@ -35,6 +34,8 @@ export interface ServiceStatus {
   collisions?: Array<{ username: string; scimUserIds: string[]; note: string }>;
   /** Tokens to rotate (expiring within 14 days) or revoke (unused for 30 days); never a failed check. */
   warnings?: string[];
+  /** The replica that reconciles now (the 'leader' lease), or null when no service is reconciling. */
+  leader?: string | null;
 }
 
 export interface RunSummary {
@@ -56,7 +57,10 @@ const summary = (r: RunReport): RunSummary => ({
 });
 
 export interface StatusDeps {
-  db: Db;
+  driver: SqlDriver;
+  /** For the leader line; absent: not reported. */
+  leases?: LeaseStore;
+  tokenStore: TokenStore;
   store: IdentityStore;
   state: ReconcileState;
   airflow: AirflowClient | null;
@@ -71,13 +75,13 @@ export async function serviceStatus(
   deps: StatusDeps,
   opts: { probeAirflow: boolean; airflowCheck?: () => Check; diagnose?: () => Promise<string | undefined> } = { probeAirflow: true },
 ): Promise<ServiceStatus> {
-  const database = safe(() => {
-    deps.db.prepare('SELECT 1').get();
-    return { ok: true };
+  const database = await safe(async () => {
+    await deps.driver.get('SELECT 1');
+    return { ok: true, detail: deps.driver.describe };
   });
-  const migrations = safe(() => {
-    const v = deps.db.pragma('user_version', { simple: true }) as number;
-    return v === MIGRATIONS.length ? { ok: true, detail: `schema version ${v}` } : { ok: false, detail: `schema version ${v}, expected ${MIGRATIONS.length}` };
+  const migrations = await safe(async () => {
+    const { current, expected } = await deps.driver.schemaVersion();
+    return current === expected ? { ok: true, detail: `schema version ${current}` } : { ok: false, detail: `schema version ${current}, expected ${expected}` };
   });
   let airflow: Check = { ok: true, detail: 'not configured (AIRFLOW_URL unset): SCIM only' };
   if (deps.airflow && opts.airflowCheck) {
@@ -101,8 +105,9 @@ export async function serviceStatus(
   const lastRun = cliOk && (!serviceRun || (cliOk.id ?? 0) > (serviceRun.id ?? 0)) ? cliOk : serviceRun;
   const blocked = await attempt(() => blockedView(deps.state));
   const pendingChanges = deps.airflow ? ((await attempt(() => pendingChanges_(deps.store, deps.state))) ?? 0) : 0;
-  const tokens = (await attempt(() => new SqlTokenStore(sqliteDriverFor(deps.db)).list())) ?? [];
+  const tokens = (await attempt(() => deps.tokenStore.list())) ?? [];
   const warnings = tokenWarnings(tokens, new Date());
+  const leader = deps.leases ? await attempt(() => deps.leases!.holder('leader', new Date())) : undefined;
   const collisions = (lastRun?.plan.drift ?? []).flatMap((d) => (d.kind === 'username-collision' ? [{ username: d.username, scimUserIds: d.scimUserIds, note: d.note }] : []));
   let reconcile: Check;
   if (!deps.airflow) reconcile = { ok: true, detail: 'idle: no Airflow configured' };
@@ -121,6 +126,7 @@ export async function serviceStatus(
     blocked,
     ...(collisions.length ? { collisions } : {}),
     ...(warnings.length ? { warnings } : {}),
+    ...(deps.leases ? { leader: leader ? describeHolder(leader) : null } : {}),
   };
 }
 
@@ -132,9 +138,9 @@ async function attempt<T>(fn: () => Promise<T>): Promise<T | undefined> {
   }
 }
 
-function safe<T>(fn: () => T): T | Check {
+async function safe<T>(fn: () => Promise<T>): Promise<T | Check> {
   try {
-    return fn();
+    return await fn();
   } catch (e) {
     return { ok: false, detail: (e as Error).message };
   }

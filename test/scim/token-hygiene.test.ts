@@ -44,10 +44,11 @@ test('scim_token_expiry_timestamp_seconds{name} is exported for each active toke
 test('status carries the warnings, and they never fail a check', async () => {
   const db = openDatabase(':memory:');
   try {
-    const tokens = new SqlTokenStore(sqliteDriverFor(db));
+    const driver = sqliteDriverFor(db);
+    const tokens = new SqlTokenStore(driver);
     const soon = new Date(Date.now() + 3 * 86_400_000).toISOString();
     await tokens.create({ name: 'entra', hash: 'a'.repeat(64), created: new Date().toISOString(), expiresAt: soon });
-    const s = await serviceStatus({ db, store: new MemoryIdentityStore(new MemoryAuditLog()), state: new MemoryReconcileState<RunReport>(), airflow: null }, { probeAirflow: false });
+    const s = await serviceStatus({ driver, tokenStore: tokens, store: new MemoryIdentityStore(new MemoryAuditLog()), state: new MemoryReconcileState<RunReport>(), airflow: null }, { probeAirflow: false });
     expect(s.warnings).toEqual([expect.stringMatching(/^token "entra" expires in 3 day\(s\)/)]);
     expect(Object.values(s.checks).every((c) => c.ok)).toBe(true);
   } finally {

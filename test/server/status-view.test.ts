@@ -27,8 +27,8 @@ describe('status, metrics and the last run agree across processes', () => {
       roles: { mappings: [{ group: 'eng', roles: ['User'] }] },
       safety: { maxDeprovisions: 1, maxDeprovisionPercent: 100 },
     });
-    service = buildContainer(config, { logger: silentLogger() });
-    cli = buildContainer(config, { logger: silentLogger(), origin: 'cli' });
+    service = await buildContainer(config, { logger: silentLogger() });
+    cli = await buildContainer(config, { logger: silentLogger(), origin: 'cli' });
   });
   afterEach(async () => {
     service.close();
@@ -36,7 +36,7 @@ describe('status, metrics and the last run agree across processes', () => {
     await fake.close();
   });
 
-  const statusOf = (c: Container) => serviceStatus({ db: c.db, store: c.store, state: c.state, airflow: c.airflow }, { probeAirflow: false });
+  const statusOf = (c: Container) => serviceStatus({ driver: c.driver, tokenStore: c.tokenStore, store: c.store, state: c.state, airflow: c.airflow }, { probeAirflow: false });
 
   test('a CLI --allow-mass-deprovision run clears reconcile_blocked in the service at once; a failed CLI run is not the service\'s problem', async () => {
     const ids: string[] = [];

@@ -33,6 +33,9 @@ class Recording implements SqlDriver {
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, opts?: TransactionOptions): Promise<T> {
     return this.db.transaction(fn, opts);
   }
+  schemaVersion(): Promise<{ current: number; expected: number }> {
+    return this.db.schemaVersion();
+  }
   close(): Promise<void> {
     return Promise.resolve();
   }

@@ -15,6 +15,8 @@ export interface SqlDialect {
   fold(expr: string): string;
   /** A table source of the elements of one JSON array parameter (a '?'), as alias(value, key) in array order. */
   jsonIds(alias: string): string;
+  /** The tokens table's insertion order: SQLite's rowid, PostgreSQL's identity column. */
+  tokenOrder: string;
 }
 
 const sqlite: SqlDialect = {
@@ -22,6 +24,7 @@ const sqlite: SqlDialect = {
   ciOrder: (col) => `${col} COLLATE NOCASE`,
   fold: (expr) => `lower(${expr})`,
   jsonIds: (alias) => `json_each(?) ${alias}`,
+  tokenOrder: 'rowid',
 };
 
 const postgres: SqlDialect = {
@@ -29,6 +32,7 @@ const postgres: SqlDialect = {
   ciOrder: (col) => `nocase(${col}) COLLATE "C"`,
   fold: (expr) => `nocase(${expr})`,
   jsonIds: (alias) => `json_array_elements_text(?::json) WITH ORDINALITY AS ${alias}(value, key)`,
+  tokenOrder: 'id',
 };
 
 export const dialects: Record<Dialect, SqlDialect> = { sqlite, postgres };

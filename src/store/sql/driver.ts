@@ -33,6 +33,8 @@ export interface SqlDriver extends SqlExecutor {
    * Inside fn use only tx, never the driver (the SQLite driver has one connection and would deadlock).
    */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, opts?: TransactionOptions): Promise<T>;
+  /** The schema version the database is at, and the one this release migrates to. */
+  schemaVersion(): Promise<{ current: number; expected: number }>;
   close(): Promise<void>;
 }
 

@@ -9,7 +9,7 @@
 import type pg from 'pg';
 import type { Dialect, SqlDriver, SqlExecutor, TransactionOptions } from './driver';
 import { advisoryLockKey, checkSchemaName, connect, createPool, DEFAULT_SCHEMA, parsePgUrl, type PgTarget, type PoolOptions } from './pg-connection';
-import { migratePostgres } from './pg-migrations';
+import { migratePostgres, PG_MIGRATIONS } from './pg-migrations';
 import { numberPlaceholders } from './pg-placeholders';
 
 export class PgDriver implements SqlDriver {
@@ -65,6 +65,11 @@ export class PgDriver implements SqlDriver {
       finished = true;
       client.release(broken); // a connection that could not roll back is closed, not pooled
     }
+  }
+
+  async schemaVersion(): Promise<{ current: number; expected: number }> {
+    const row = await this.get<{ v: number | null }>('SELECT MAX(version) AS v FROM schema_migrations');
+    return { current: Number(row?.v ?? 0), expected: PG_MIGRATIONS.length };
   }
 
   async close(): Promise<void> {

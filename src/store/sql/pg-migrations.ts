@@ -99,6 +99,7 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE INDEX audit_subject ON audit (nocase(subject));
 
   CREATE TABLE tokens (
+    id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, -- insertion order (SQLite's rowid)
     name       TEXT COLLATE "C" NOT NULL,
     hash       TEXT COLLATE "C" NOT NULL CONSTRAINT tokens_hash UNIQUE,
     created    TEXT COLLATE "C" NOT NULL,

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Db } from '../database';
+import { MIGRATIONS } from '../migrations';
 import type { SqlDriver, SqlExecutor, TransactionOptions } from './driver';
 
 interface Job {
@@ -140,6 +141,10 @@ export class SqliteDriver implements SqlDriver {
       if (o.ok) j.resolve(o.value);
       else j.reject(o.error);
     });
+  }
+
+  schemaVersion(): Promise<{ current: number; expected: number }> {
+    return this.outside(() => ({ current: this.db.pragma('user_version', { simple: true }) as number, expected: MIGRATIONS.length }));
   }
 
   async close(): Promise<void> {

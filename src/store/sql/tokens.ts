@@ -1,4 +1,5 @@
 import { TokenExistsError, type TokenRecord, type TokenStore } from '../token-types';
+import { dialects } from './dialect';
 import { isUniqueViolation, type SqlDriver } from './driver';
 
 interface Row {
@@ -21,7 +22,11 @@ const toRecord = (r: Row): TokenRecord => ({
 
 /** SCIM bearer tokens in the `tokens` table (hashes only); one unrevoked token per name (a partial unique index). */
 export class SqlTokenStore implements TokenStore {
-  constructor(private readonly db: SqlDriver) {}
+  private readonly order: string;
+
+  constructor(private readonly db: SqlDriver) {
+    this.order = dialects[db.dialect].tokenOrder;
+  }
 
   async create(rec: { name: string; hash: string; created: string; expiresAt?: string }): Promise<void> {
     try {
@@ -33,7 +38,7 @@ export class SqlTokenStore implements TokenStore {
   }
 
   async list(): Promise<TokenRecord[]> {
-    return (await this.db.all<Row>('SELECT * FROM tokens ORDER BY created, name')).map(toRecord);
+    return (await this.db.all<Row>(`SELECT name, hash, created, expires_at, last_used, revoked_at FROM tokens ORDER BY ${this.order}`)).map(toRecord);
   }
 
   async revoke(name: string, at: string): Promise<boolean> {
@@ -41,7 +46,7 @@ export class SqlTokenStore implements TokenStore {
   }
 
   async active(at: string): Promise<TokenRecord[]> {
-    const rows = await this.db.all<Row>('SELECT * FROM tokens WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) ORDER BY created, name', [at]);
+    const rows = await this.db.all<Row>(`SELECT name, hash, created, expires_at, last_used, revoked_at FROM tokens WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) ORDER BY ${this.order}`, [at]);
     return rows.map(toRecord);
   }
 
