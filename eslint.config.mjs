@@ -1,4 +1,5 @@
-// Lint: our layering (STYLE.md) as import rules a machine checks, plus typescript-eslint's recommended checks.
+// Lint: our layering (STYLE.md) as import rules a machine checks, plus typescript-eslint's recommended checks, plus
+// the two promise rules (type-aware): the store seams are asynchronous, so a call not awaited is a lost write or error.
 // Layers, lowest first: core → logger, config → store, airflow → scim, reconcile → metrics, server → cli.
 // A folder may import its own layer and the layers below; the fake Airflow (dev/, a development tool) only core.
 import js from '@eslint/js';
@@ -20,6 +21,15 @@ export default tseslint.config(
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+    },
+  },
+  {
+    // Type information from tsconfig.json, which includes src, test, bench and dev.
+    files: ['src/**/*.ts', 'dev/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
     },
   },
   layer(['src/core/**'], ['**/store/**', '**/airflow/**', '**/scim/**', '**/reconcile/**', '**/server/**', '**/cli/**', '**/config/**', '**/logger', '**/metrics', '**/dev/**'],
