@@ -9,7 +9,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openDatabase, type Db } from '../src/store/database';
-import { SqlAuditLog } from '../src/store/sql/audit';
 import { SqlIdentityStore } from '../src/store/sql/identity';
 import { ServerChild } from './lib/child';
 import { bulkLoad, range, userData } from './lib/dataset';

@@ -2,7 +2,6 @@ import { parse } from 'scim2-parse-filter';
 import { bulkLoad, range, userData } from '../bench/lib/dataset';
 import { percentile, table } from '../bench/lib/report';
 import { openDatabase } from '../src/store/database';
-import { SqlAuditLog } from '../src/store/sql/audit';
 import { SqlIdentityStore } from '../src/store/sql/identity';
 import { sqliteDriverFor } from '../src/store/sql/sqlite-driver';
 

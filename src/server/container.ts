@@ -1,5 +1,4 @@
 import type { RunReport } from '../reconcile/types';
-import path from 'node:path';
 import { createAirflowClient } from '../airflow/detect';
 import type { AirflowClient } from '../airflow/types';
 import type { Config } from '../config/schema';

@@ -1,5 +1,4 @@
 import http from 'node:http';
-import path from 'node:path';
 import { listen } from './listen';
 import { adminApp } from './admin';
 import { buildAccessReport } from './access-report';

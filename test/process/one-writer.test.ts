@@ -6,7 +6,6 @@ import { systemClock } from '../../src/core/clock';
 import { startFakeAirflow, type FakeAirflow } from '../../dev/fake-airflow/fake-airflow';
 import { HeldLease } from '../../src/server/process-lease';
 import { openDatabase } from '../../src/store/database';
-import { SqlAuditLog } from '../../src/store/sql/audit';
 import { SqlIdentityStore } from '../../src/store/sql/identity';
 import { SqlLeaseStore } from '../../src/store/sql/leases';
 import { CLI } from '../support/dist';

@@ -31,8 +31,8 @@ describe('status, metrics and the last run agree across processes', () => {
     cli = await buildContainer(config, { logger: silentLogger(), origin: 'cli' });
   });
   afterEach(async () => {
-    service.close();
-    cli.close();
+    await service.close();
+    await cli.close();
     await fake.close();
   });
 

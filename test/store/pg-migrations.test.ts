@@ -78,6 +78,9 @@ describe('PostgreSQL migrations', () => {
       for (const r of rows) (pgTables[r.table_name] ??= []).push(r.column_name);
       const { schema_migrations: bookkeeping, ...rest } = pgTables;
       expect(bookkeeping).toEqual(['applied_at', 'version']);
+      // tokens.id is PostgreSQL's stand-in for SQLite's implicit rowid (insertion order, dialect.ts tokenOrder).
+      expect(rest.tokens).toContain('id');
+      rest.tokens = rest.tokens.filter((c) => c !== 'id');
       expect(rest).toEqual(sqliteTables);
     } finally {
       await db.close();

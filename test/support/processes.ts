@@ -3,7 +3,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openDatabase } from '../../src/store/database';
-import { SqlAuditLog } from '../../src/store/sql/audit';
 import { SqlIdentityStore } from '../../src/store/sql/identity';
 import { CLI, requireDist } from './dist';
 import { freePort } from './free-port';
