@@ -15,9 +15,11 @@ import { MemoryTokenStore } from '../../src/store/memory-tokens';
 import { sqliteDriverFor } from '../../src/store/sql/sqlite-driver';
 import { SqlAuditLog } from '../../src/store/sql/audit';
 import { SqlIdentityStore } from '../../src/store/sql/identity';
+import type { PgDriver } from '../../src/store/sql/pg-driver';
 import { SqlTokenStore } from '../../src/store/sql/tokens';
 import type { TokenStore } from '../../src/store/token-types';
 import type { IdentityStore } from '../../src/store/types';
+import { PgSchemaPool, type PgTestSchema } from '../support/pg-schema';
 
 export const SCIM = 'application/scim+json';
 export const BASE = '/scim/v2';
@@ -27,9 +29,23 @@ export const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 export const LIST_RESPONSE = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
 export const ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error';
 
+/** The identity-store backends an app can be built over; HTTP tests that run per backend run on all of them. */
+export const BACKENDS = ['memory', 'sqlite', 'postgres'] as const;
+export type Backend = (typeof BACKENDS)[number];
+
+/**
+ * PostgreSQL schemas for the apps of this test file: one per app open at once, emptied before reuse, dropped
+ * after the file's last test (a top-level afterAll: this module is imported by jest test files only).
+ */
+const pgSchemas = new PgSchemaPool();
+afterAll(() => pgSchemas.drain());
+
 export interface TestAppOptions {
-  /** 'memory' (default) or 'sqlite' (openDatabase(':memory:')). Ignored when `store` is given. */
-  backend?: 'memory' | 'sqlite';
+  /**
+   * 'memory' (default), 'sqlite' (openDatabase(':memory:')) or 'postgres' (a PgDriver on an empty schema of the
+   * test server). The audit log and token store follow; `store`, when given, replaces only the identity store.
+   */
+  backend?: Backend;
   /** Use this store instead (e.g. a spy or one that throws). */
   store?: IdentityStore;
   /** Deterministic ids for fixture replays, e.g. sequentialIds('u-'). Default: the store's uuid generator. */
@@ -74,12 +90,13 @@ export function sequentialIds(prefix = 'id-'): IdGenerator {
   return () => `${prefix}${++n}`;
 }
 
-/** createApp over in-memory (or SQLite :memory:) stores, a manual clock, a silent logger and one valid token. */
+/** createApp over in-memory (or SQLite :memory:, or PostgreSQL) stores, a manual clock, a silent logger and one valid token. */
 export async function buildTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const clock = opts.clock ?? new ManualClock();
   const parsed = configSchema.parse({ scim: opts.config?.scim ?? {}, server: opts.config?.server ?? {} });
   const config = { scim: parsed.scim, server: parsed.server };
   let db: Db | undefined;
+  let pg: { schema: PgTestSchema; driver: PgDriver } | undefined;
   let audit: AuditLog;
   let tokenStore: TokenStore;
   let store: IdentityStore;
@@ -88,6 +105,12 @@ export async function buildTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     audit = new SqlAuditLog(sqliteDriverFor(db));
     tokenStore = new SqlTokenStore(sqliteDriverFor(db));
     store = opts.store ?? new SqlIdentityStore(sqliteDriverFor(db), clock, opts.newId);
+  } else if (opts.backend === 'postgres') {
+    const schema = await pgSchemas.acquire();
+    pg = { schema, driver: schema.driver() };
+    audit = new SqlAuditLog(pg.driver);
+    tokenStore = new SqlTokenStore(pg.driver);
+    store = opts.store ?? new SqlIdentityStore(pg.driver, clock, opts.newId);
   } else {
     audit = new MemoryAuditLog();
     tokenStore = new MemoryTokenStore();
@@ -135,6 +158,11 @@ export async function buildTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     close: async () => {
       await store.close();
       if (db?.open) db.close();
+      if (pg) {
+        await pg.driver.close();
+        pgSchemas.release(pg.schema);
+        pg = undefined;
+      }
     },
   };
 }
