@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import request from 'supertest';
 import { createLogger } from '../../src/logger';
-import { BASE, buildTestApp, createUser, expectScimError, patchBody, userBody, type TestApp } from '../helpers/scim-app';
+import { BACKENDS, BASE, buildTestApp, createUser, expectScimError, patchBody, userBody, type TestApp } from '../helpers/scim-app';
 
 const EXT = 'urn:example:params:scim:schemas:extension:custom:2.0:User';
 
@@ -19,7 +19,7 @@ function captureLogger() {
   return { logger: createLogger('debug', { stream }), lines };
 }
 
-describe.each(['memory', 'sqlite'] as const)('hostile input (%s store)', (backend) => {
+describe.each(BACKENDS)('hostile input (%s store)', (backend) => {
   let t: TestApp;
   let log: ReturnType<typeof captureLogger>;
   beforeEach(async () => {
@@ -62,7 +62,7 @@ describe.each(['memory', 'sqlite'] as const)('hostile input (%s store)', (backen
   });
 });
 
-describe.each(['memory', 'sqlite'] as const)('a deep value stored before the depth limit existed (%s store)', (backend) => {
+describe.each(BACKENDS)('a deep value stored before the depth limit existed (%s store)', (backend) => {
   test.each([1000, 3000])('nested %i levels: every read, filter, sort and PATCH active=false still works', async (depth) => {
     const t = await buildTestApp({ backend });
     try {
@@ -84,7 +84,7 @@ describe.each(['memory', 'sqlite'] as const)('a deep value stored before the dep
   });
 });
 
-describe.each(['memory', 'sqlite'] as const)('multi-valued attribute limit (%s store)', (backend) => {
+describe.each(BACKENDS)('multi-valued attribute limit (%s store)', (backend) => {
   const emails = (n: number, from = 0) => Array.from({ length: n }, (_, i) => ({ value: `u${i + from}@example.com`, type: 'work' }));
   let t: TestApp;
   beforeEach(async () => {
@@ -146,7 +146,7 @@ describe('member references per group request', () => {
   });
 });
 
-describe.each(['memory', 'sqlite'] as const)('secret-named attributes under undeclared extension schemas (%s store)', (backend) => {
+describe.each(BACKENDS)('secret-named attributes under undeclared extension schemas (%s store)', (backend) => {
   const SECRET = 'sup3r-s3cret-value';
   test('are never stored, returned, audited or logged; other extension attributes are kept', async () => {
     const log = captureLogger();
