@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type express from 'express';
 import type { Test } from 'supertest';
 import request from 'supertest';
@@ -46,6 +47,11 @@ export interface TestAppOptions {
    * test server). The audit log and token store follow; `store`, when given, replaces only the identity store.
    */
   backend?: Backend;
+  /**
+   * With backend 'postgres': build on this schema, shared with the other apps built on it (replicas of one
+   * service, each with a pool of its own); the caller empties and drops it. Each app then has its own token name.
+   */
+  pgSchema?: PgTestSchema;
   /** Use this store instead (e.g. a spy or one that throws). */
   store?: IdentityStore;
   /** Deterministic ids for fixture replays, e.g. sequentialIds('u-'). Default: the store's uuid generator. */
@@ -67,7 +73,7 @@ export interface TestApp {
   audit: AuditLog;
   tokens: TokenService;
   tokenStore: TokenStore;
-  /** A valid secret of the token named "test". */
+  /** A valid secret of the token named "test" (test-<uuid> on a shared PostgreSQL schema). */
   token: string;
   clock: ManualClock;
   config: Pick<Config, 'scim' | 'server'>;
@@ -96,7 +102,7 @@ export async function buildTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
   const parsed = configSchema.parse({ scim: opts.config?.scim ?? {}, server: opts.config?.server ?? {} });
   const config = { scim: parsed.scim, server: parsed.server };
   let db: Db | undefined;
-  let pg: { schema: PgTestSchema; driver: PgDriver } | undefined;
+  let pg: { schema: PgTestSchema; driver: PgDriver; pooled: boolean } | undefined;
   let audit: AuditLog;
   let tokenStore: TokenStore;
   let store: IdentityStore;
@@ -106,8 +112,8 @@ export async function buildTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     tokenStore = new SqlTokenStore(sqliteDriverFor(db));
     store = opts.store ?? new SqlIdentityStore(sqliteDriverFor(db), clock, opts.newId);
   } else if (opts.backend === 'postgres') {
-    const schema = await pgSchemas.acquire();
-    pg = { schema, driver: schema.driver() };
+    const schema = opts.pgSchema ?? (await pgSchemas.acquire());
+    pg = { schema, driver: schema.driver(), pooled: !opts.pgSchema };
     audit = new SqlAuditLog(pg.driver);
     tokenStore = new SqlTokenStore(pg.driver);
     store = opts.store ?? new SqlIdentityStore(pg.driver, clock, opts.newId);
@@ -117,7 +123,7 @@ export async function buildTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     store = opts.store ?? new MemoryIdentityStore(audit, clock, opts.newId);
   }
   const tokens = new TokenService(tokenStore, clock, opts.bootstrapToken ?? null);
-  const { secret } = await tokens.create('test');
+  const { secret } = await tokens.create(opts.pgSchema ? `test-${randomUUID()}` : 'test');
   let changes = 0;
   const app = createApp({
     store,
@@ -160,7 +166,7 @@ export async function buildTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
       if (db?.open) db.close();
       if (pg) {
         await pg.driver.close();
-        pgSchemas.release(pg.schema);
+        if (pg.pooled) pgSchemas.release(pg.schema);
         pg = undefined;
       }
     },
