@@ -4,7 +4,7 @@
  * test/fixtures/idp/README.md. A broken fixture is a failing test that names the file, never a skip.
  */
 import path from 'node:path';
-import { buildTestApp, type TestApp } from './helpers/scim-app';
+import { BACKENDS, buildTestApp, type Backend, type TestApp } from './helpers/scim-app';
 import { Bindings, discoverSequences, replayStep, type Sequence } from './support/replay';
 import { supertestSend } from './support/replay-http';
 
@@ -20,7 +20,7 @@ test('the IdP fixture tree is well-formed and not empty', () => {
   expect(sequences.reduce((n, s) => n + s.files.length, 0)).toBeGreaterThanOrEqual(40);
 });
 
-function replaySequence(seq: Sequence, backend: 'memory' | 'sqlite'): void {
+function replaySequence(seq: Sequence, backend: Backend): void {
   describe(`${seq.name} [${backend}]`, () => {
     let ctx: TestApp;
     let bindings: Bindings;
@@ -47,5 +47,5 @@ function replaySequence(seq: Sequence, backend: 'memory' | 'sqlite'): void {
   });
 }
 
-// Every sequence runs against both identity-store backends: the recorded traffic is part of the store contract too.
-for (const backend of ['memory', 'sqlite'] as const) for (const seq of sequences) replaySequence(seq, backend);
+// Every sequence runs against every identity-store backend: the recorded traffic is part of the store contract too.
+for (const backend of BACKENDS) for (const seq of sequences) replaySequence(seq, backend);

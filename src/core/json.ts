@@ -104,3 +104,43 @@ export function longArray(v: unknown, max: number): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * U+0000, or a UTF-16 surrogate that is not half of a pair. A string holding one cannot be stored alike everywhere:
+ * PostgreSQL text cannot hold U+0000 (PostgreSQL docs §8.3), and an unpaired surrogate has no UTF-8 form (RFC 8259
+ * §8.2: its behaviour is unpredictable; the pg client writes U+FFFD instead, SQLite keeps it).
+ */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+export const isUnstorable = (s: string): boolean => s.includes('\u0000') || LONE_SURROGATE.test(s);
+
+/** A key as it may be shown in a message: an unstorable one with JSON escapes. */
+const shown = (key: string) => (isUnstorable(key) ? JSON.stringify(key).slice(1, -1) : key);
+
+/**
+ * The path of a string or object key in `v` that isUnstorable ("emails[0].value", "name.givenName"; a key's path
+ * ends with that key), or undefined. Depth first in document order, an object's keys before its values; "(body)"
+ * when `v` itself is such a string.
+ */
+export function unstorableAt(v: unknown): string | undefined {
+  const stack: [unknown, string][] = [[v, '']];
+  while (stack.length) {
+    const [x, path] = stack.pop()!;
+    if (typeof x === 'string') {
+      if (isUnstorable(x)) return path || '(body)';
+      continue;
+    }
+    if (typeof x !== 'object' || x === null) continue;
+    const children: [unknown, string][] = [];
+    if (Array.isArray(x)) x.forEach((c, i) => children.push([c, `${path}[${i}]`]));
+    else {
+      for (const [k, c] of Object.entries(x)) {
+        const at = path ? `${path}.${shown(k)}` : shown(k);
+        if (isUnstorable(k)) return at;
+        children.push([c, at]);
+      }
+    }
+    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]);
+  }
+  return undefined;
+}

@@ -43,6 +43,13 @@ export class ScimError extends Error {
 export const badRequest = (scimType: ScimType, detail: string) => new ScimError(400, detail, scimType);
 
 /**
+ * A string that holds U+0000 or an unpaired surrogate (core/json.ts isUnstorable), refused at the boundary for every
+ * backend alike: 400 invalidValue (RFC 7644 §3.12), `where` naming the attribute path or the part of the request.
+ */
+export const unstorableValue = (where: string) =>
+  badRequest('invalidValue', `${where} holds U+0000 or an unpaired UTF-16 surrogate, which cannot be stored (RFC 8259 §8.2)`);
+
+/**
  * Maps store errors to SCIM errors, once. Anything unknown becomes null: the caller answers 500 with a
  * generic detail and a correlation id (never 404: to an IdP, 404 means "re-create it").
  */

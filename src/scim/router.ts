@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import express, { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
-import { deeperThan } from '../core/json';
+import { deeperThan, isUnstorable, unstorableAt } from '../core/json';
 import { MAX_JSON_DEPTH } from '../core/limits';
 import type { Logger } from '../logger';
 import { InvalidQueryError } from '../store/types';
 import { createAuthMiddleware } from './auth';
 import { discoveryRoutes } from './discovery';
-import { ScimError, toScimError } from './errors';
+import { ScimError, toScimError, unstorableValue } from './errors';
 import { groupsRoutes, listGroups } from './groups-routes';
 import { parseListParams, searchBodyParams } from './list-query';
 import { methodNotAllowed } from './method-not-allowed';
@@ -56,18 +56,26 @@ function jsonBody(limit: string): RequestHandler {
       if (deeperThan(req.body, MAX_JSON_DEPTH)) {
         return next(new ScimError(400, `the request body nests deeper than ${MAX_JSON_DEPTH} levels`, 'invalidSyntax'));
       }
+      // Refused here, once, for every resource and backend, so all stores hold the same strings (json.ts isUnstorable).
+      const at = unstorableAt(req.body);
+      if (at !== undefined) return next(unstorableValue(`"${at}"`));
       next();
     });
   };
 }
 
-/** RFC 3986 §2.1: a path with malformed percent-encoding names nothing; 400, not a 500 from the router. */
+/**
+ * RFC 3986 §2.1: a path with malformed percent-encoding names nothing; 400, not a 500 from the router. Nor does
+ * one with %00: no id holds U+0000 (and PostgreSQL could not even be asked), so 400 on every backend.
+ */
 const validPath: RequestHandler = (req, _res, next) => {
+  let path: string;
   try {
-    decodeURIComponent(req.path);
+    path = decodeURIComponent(req.path);
   } catch {
     return next(new ScimError(400, 'the request path has malformed percent-encoding (RFC 3986 §2.1)', 'invalidSyntax'));
   }
+  if (isUnstorable(path)) return next(unstorableValue('the request path'));
   next();
 };
 

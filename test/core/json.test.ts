@@ -1,4 +1,4 @@
-import { copyJson, deeperThan, jsonEquals, jsonKey, longArray } from '../../src/core/json';
+import { copyJson, deeperThan, isUnstorable, jsonEquals, jsonKey, longArray, unstorableAt } from '../../src/core/json';
 
 /** {"a":{"a":…1…}} nested `depth` levels, built without recursion. */
 function nested(depth: number): unknown {
@@ -43,5 +43,24 @@ describe('depth-safe JSON helpers', () => {
     expect(longArray({ emails: [1, 2], x: { y: [1, 2, 3] } }, 2)).toBe('x.y');
     expect(longArray({ emails: [1, 2] }, 2)).toBeUndefined();
     expect(longArray([1, 2, 3], 2)).toBe('(body)');
+  });
+});
+
+describe('strings no store can hold', () => {
+  test('isUnstorable: U+0000 and unpaired surrogates, not pairs, not the escape text', () => {
+    for (const bad of ['\u0000', 'a\u0000b', '\ud800', 'a\ud800b', '\udc00', 'x\udfff\ud800', '\ud83d\ud83d\ude00', '\ude00\ud83d\ude00']) {
+      expect([bad, isUnstorable(bad)]).toEqual([bad, true]);
+    }
+    for (const ok of ['', 'plain', '𝔘𝔫𝔦', '\ud83d\ude00', 'a\\u0000', '\u0001', '\uffff', 'é']) expect([ok, isUnstorable(ok)]).toEqual([ok, false]);
+  });
+
+  test('unstorableAt names the path of the string or key, escaping a bad key', () => {
+    expect(unstorableAt({ userName: 'ok', emails: [{ value: 'a' }, { value: 'b\u0000' }] })).toBe('emails[1].value');
+    expect(unstorableAt({ Operations: [{ op: 'add', value: { name: { givenName: '\ud800' } } }] })).toBe('Operations[0].value.name.givenName');
+    expect(unstorableAt({ ext: { 'k\u0000': 1 } })).toBe('ext.k\\u0000');
+    expect(unstorableAt(['\udc00'])).toBe('[0]');
+    expect(unstorableAt('\u0000')).toBe('(body)');
+    expect(unstorableAt({ a: [1, true, null, { b: 'fine 𝔘' }] })).toBeUndefined();
+    expect(unstorableAt(nested(100_000))).toBeUndefined(); // no recursion
   });
 });

@@ -48,6 +48,15 @@ const ATTRS = [
 const OPS = ['eq', 'ne', 'co', 'sw', 'ew', 'gt', 'ge', 'lt', 'le', 'pr', 'EQ', 'xx', ''];
 const WEIRD = ['', ' ', '%', '%zz', '%FF', 'abc%', '\u0000', '\uffff', '\ud800', '"', '\\', "'", '*', '[', ']', '(', ')', 'null', 'true', '1e309', '-0', '𝔘𝔫𝔦', 'a'.repeat(5000)];
 
+/**
+ * Strings no store may be given: PostgreSQL text cannot hold U+0000, and an unpaired surrogate has no UTF-8 form
+ * (RFC 8259 §8.2). Put where they reach columns (userName, displayName, externalId, ids), so a backend that fails
+ * on them instead of refusing them with a 400 shows up. FILTER_ESCAPES are the same inside filter literals, which
+ * are decoded as JSON strings.
+ */
+const UNSTORABLE = ['a\u0000b', '\u0000', 'a\ud800', '\udc00b', 'x\udfff\ud800'];
+const FILTER_ESCAPES = ['"a\\u0000b"', '"\\ud800"', '"x\\udc00"'];
+
 /** encodeURIComponent, with lone surrogates (which it refuses) replaced. */
 const enc = (s: string) => {
   try {
@@ -116,7 +125,9 @@ export class Generator {
   }
 
   private userBody(): Record<string, unknown> {
-    const u: Record<string, unknown> = { schemas: [CORE_USER], userName: this.chance(0.9) ? `fz${this.int(400)}@example.com` : this.value(1) };
+    const userName = this.chance(0.9) ? `fz${this.int(400)}@example.com` : this.chance(0.3) ? `fz${this.pick(UNSTORABLE)}` : this.value(1);
+    const u: Record<string, unknown> = { schemas: [CORE_USER], userName };
+    if (this.chance(0.05)) u.externalId = this.pick(UNSTORABLE);
     if (this.chance(0.5)) u.name = { givenName: this.str(), familyName: this.str() };
     if (this.chance(0.5)) u.emails = Array.from({ length: this.chance(0.05) ? 900 + this.int(300) : this.int(4) }, (_, i) => ({ value: `e${i}-${this.int(99)}@x.io`, type: this.pick(['work', 'home', 1, null]), primary: this.chance(0.3) }));
     if (this.chance(0.3)) u.active = this.pick([true, false, 'True', 'False', 'yes', 0, null]);
@@ -128,7 +139,7 @@ export class Generator {
 
   private groupBody(known: Known): Record<string, unknown> {
     const members = Array.from({ length: this.int(6) }, () => (this.chance(0.7) && known.users.length ? { value: this.pick(known.users) } : this.value(1)));
-    const g: Record<string, unknown> = { displayName: this.chance(0.9) ? `fzg${this.int(100)}` : this.value(1) };
+    const g: Record<string, unknown> = { displayName: this.chance(0.9) ? `fzg${this.int(100)}` : this.chance(0.3) ? this.pick(UNSTORABLE) : this.value(1) };
     if (this.chance(0.8)) g.members = members;
     return g;
   }
@@ -146,7 +157,7 @@ export class Generator {
   }
 
   private filter(): string {
-    const one = () => `${this.pick(ATTRS)} ${this.pick(OPS)} ${this.pick(['"x"', '"user1@example.com"', 'true', '5', 'null', '"' + this.str() + '"', ''])}`;
+    const one = () => `${this.pick(ATTRS)} ${this.pick(OPS)} ${this.pick(['"x"', '"user1@example.com"', 'true', '5', 'null', '"' + this.str() + '"', '', this.pick(FILTER_ESCAPES)])}`;
     let f = one();
     for (let i = this.int(3); i > 0; i--) f = `${this.chance(0.5) ? 'not ' : ''}(${f}) ${this.pick(['and', 'or', 'AND', 'xor'])} ${one()}`;
     return f;
@@ -166,7 +177,7 @@ export class Generator {
 
   private id(known: string[]): string {
     if (known.length && this.chance(0.7)) return this.pick(known);
-    return this.pick(['%zz', '%', '%FF', 'abc%', '%E0%A4%A', 'missing', '..', '%2e%2e', enc(this.str()), '.search', 'x'.repeat(2000)]);
+    return this.pick(['%zz', '%', '%FF', 'abc%', '%E0%A4%A', 'missing', '..', '%2e%2e', enc(this.str()), '.search', 'x'.repeat(2000), enc(this.pick(UNSTORABLE))]);
   }
 
   /** One request. */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type express from 'express';
 import type { Test } from 'supertest';
 import request from 'supertest';
@@ -15,9 +16,11 @@ import { MemoryTokenStore } from '../../src/store/memory-tokens';
 import { sqliteDriverFor } from '../../src/store/sql/sqlite-driver';
 import { SqlAuditLog } from '../../src/store/sql/audit';
 import { SqlIdentityStore } from '../../src/store/sql/identity';
+import type { PgDriver } from '../../src/store/sql/pg-driver';
 import { SqlTokenStore } from '../../src/store/sql/tokens';
 import type { TokenStore } from '../../src/store/token-types';
 import type { IdentityStore } from '../../src/store/types';
+import { PgSchemaPool, type PgTestSchema } from '../support/pg-schema';
 
 export const SCIM = 'application/scim+json';
 export const BASE = '/scim/v2';
@@ -27,9 +30,28 @@ export const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 export const LIST_RESPONSE = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
 export const ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error';
 
+/** The identity-store backends an app can be built over; HTTP tests that run per backend run on all of them. */
+export const BACKENDS = ['memory', 'sqlite', 'postgres'] as const;
+export type Backend = (typeof BACKENDS)[number];
+
+/**
+ * PostgreSQL schemas for the apps of this test file: one per app open at once, emptied before reuse, dropped
+ * after the file's last test (a top-level afterAll: this module is imported by jest test files only).
+ */
+const pgSchemas = new PgSchemaPool();
+afterAll(() => pgSchemas.drain());
+
 export interface TestAppOptions {
-  /** 'memory' (default) or 'sqlite' (openDatabase(':memory:')). Ignored when `store` is given. */
-  backend?: 'memory' | 'sqlite';
+  /**
+   * 'memory' (default), 'sqlite' (openDatabase(':memory:')) or 'postgres' (a PgDriver on an empty schema of the
+   * test server). The audit log and token store follow; `store`, when given, replaces only the identity store.
+   */
+  backend?: Backend;
+  /**
+   * With backend 'postgres': build on this schema, shared with the other apps built on it (replicas of one
+   * service, each with a pool of its own); the caller empties and drops it. Each app then has its own token name.
+   */
+  pgSchema?: PgTestSchema;
   /** Use this store instead (e.g. a spy or one that throws). */
   store?: IdentityStore;
   /** Deterministic ids for fixture replays, e.g. sequentialIds('u-'). Default: the store's uuid generator. */
@@ -51,7 +73,7 @@ export interface TestApp {
   audit: AuditLog;
   tokens: TokenService;
   tokenStore: TokenStore;
-  /** A valid secret of the token named "test". */
+  /** A valid secret of the token named "test" (test-<uuid> on a shared PostgreSQL schema). */
   token: string;
   clock: ManualClock;
   config: Pick<Config, 'scim' | 'server'>;
@@ -74,12 +96,13 @@ export function sequentialIds(prefix = 'id-'): IdGenerator {
   return () => `${prefix}${++n}`;
 }
 
-/** createApp over in-memory (or SQLite :memory:) stores, a manual clock, a silent logger and one valid token. */
+/** createApp over in-memory (or SQLite :memory:, or PostgreSQL) stores, a manual clock, a silent logger and one valid token. */
 export async function buildTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const clock = opts.clock ?? new ManualClock();
   const parsed = configSchema.parse({ scim: opts.config?.scim ?? {}, server: opts.config?.server ?? {} });
   const config = { scim: parsed.scim, server: parsed.server };
   let db: Db | undefined;
+  let pg: { schema: PgTestSchema; driver: PgDriver; pooled: boolean } | undefined;
   let audit: AuditLog;
   let tokenStore: TokenStore;
   let store: IdentityStore;
@@ -88,13 +111,19 @@ export async function buildTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     audit = new SqlAuditLog(sqliteDriverFor(db));
     tokenStore = new SqlTokenStore(sqliteDriverFor(db));
     store = opts.store ?? new SqlIdentityStore(sqliteDriverFor(db), clock, opts.newId);
+  } else if (opts.backend === 'postgres') {
+    const schema = opts.pgSchema ?? (await pgSchemas.acquire());
+    pg = { schema, driver: schema.driver(), pooled: !opts.pgSchema };
+    audit = new SqlAuditLog(pg.driver);
+    tokenStore = new SqlTokenStore(pg.driver);
+    store = opts.store ?? new SqlIdentityStore(pg.driver, clock, opts.newId);
   } else {
     audit = new MemoryAuditLog();
     tokenStore = new MemoryTokenStore();
     store = opts.store ?? new MemoryIdentityStore(audit, clock, opts.newId);
   }
   const tokens = new TokenService(tokenStore, clock, opts.bootstrapToken ?? null);
-  const { secret } = await tokens.create('test');
+  const { secret } = await tokens.create(opts.pgSchema ? `test-${randomUUID()}` : 'test');
   let changes = 0;
   const app = createApp({
     store,
@@ -135,6 +164,11 @@ export async function buildTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     close: async () => {
       await store.close();
       if (db?.open) db.close();
+      if (pg) {
+        await pg.driver.close();
+        if (pg.pooled) pgSchemas.release(pg.schema);
+        pg = undefined;
+      }
     },
   };
 }

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import request from 'supertest';
 import { createLogger } from '../../src/logger';
-import { BASE, buildTestApp, createUser, expectScimError, patchBody, userBody, type TestApp } from '../helpers/scim-app';
+import { BACKENDS, BASE, buildTestApp, createUser, expectScimError, patchBody, userBody, type TestApp } from '../helpers/scim-app';
 
 const EXT = 'urn:example:params:scim:schemas:extension:custom:2.0:User';
 
@@ -19,7 +19,7 @@ function captureLogger() {
   return { logger: createLogger('debug', { stream }), lines };
 }
 
-describe.each(['memory', 'sqlite'] as const)('hostile input (%s store)', (backend) => {
+describe.each(BACKENDS)('hostile input (%s store)', (backend) => {
   let t: TestApp;
   let log: ReturnType<typeof captureLogger>;
   beforeEach(async () => {
@@ -62,7 +62,7 @@ describe.each(['memory', 'sqlite'] as const)('hostile input (%s store)', (backen
   });
 });
 
-describe.each(['memory', 'sqlite'] as const)('a deep value stored before the depth limit existed (%s store)', (backend) => {
+describe.each(BACKENDS)('a deep value stored before the depth limit existed (%s store)', (backend) => {
   test.each([1000, 3000])('nested %i levels: every read, filter, sort and PATCH active=false still works', async (depth) => {
     const t = await buildTestApp({ backend });
     try {
@@ -84,7 +84,7 @@ describe.each(['memory', 'sqlite'] as const)('a deep value stored before the dep
   });
 });
 
-describe.each(['memory', 'sqlite'] as const)('multi-valued attribute limit (%s store)', (backend) => {
+describe.each(BACKENDS)('multi-valued attribute limit (%s store)', (backend) => {
   const emails = (n: number, from = 0) => Array.from({ length: n }, (_, i) => ({ value: `u${i + from}@example.com`, type: 'work' }));
   let t: TestApp;
   beforeEach(async () => {
@@ -146,7 +146,7 @@ describe('member references per group request', () => {
   });
 });
 
-describe.each(['memory', 'sqlite'] as const)('secret-named attributes under undeclared extension schemas (%s store)', (backend) => {
+describe.each(BACKENDS)('secret-named attributes under undeclared extension schemas (%s store)', (backend) => {
   const SECRET = 'sup3r-s3cret-value';
   test('are never stored, returned, audited or logged; other extension attributes are kept', async () => {
     const log = captureLogger();
@@ -187,5 +187,61 @@ describe.each(['memory', 'sqlite'] as const)('secret-named attributes under unde
     } finally {
       await t.close();
     }
+  });
+});
+
+/**
+ * U+0000 and unpaired surrogates (core/json.ts isUnstorable): PostgreSQL text cannot hold the first, the second has
+ * no UTF-8 form (RFC 8259 §8.2). Refused at the boundary with 400 invalidValue naming where, on every backend, so
+ * the stores all hold the same strings; paired surrogates and the escape text itself are ordinary.
+ */
+describe.each(BACKENDS)('strings no store can hold (%s store)', (backend) => {
+  let t: TestApp;
+  beforeEach(async () => {
+    t = await buildTestApp({ backend });
+  });
+  afterEach(() => t.close());
+  const refused = (res: Parameters<typeof expectScimError>[0], where: string) => {
+    expect(expectScimError(res, 400, 'invalidValue').detail).toMatch(new RegExp(`^${where.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} holds U\\+0000 or an unpaired UTF-16 surrogate`));
+  };
+  const filter = (f: string) => t.scim.get(`/Users?filter=${encodeURIComponent(f)}`);
+
+  test('in a body: POST, PUT and PATCH of users and groups, values and keys, with the attribute path', async () => {
+    refused(await t.scim.post('/Users', userBody('a\u0000b')), '"userName"');
+    refused(await t.scim.post('/Users', userBody('lone', { emails: [{ value: 'a@x.io' }, { value: 'b\ud800@x.io' }] })), '"emails[1].value"');
+    refused(await t.scim.post('/Users', userBody('key', { [EXT]: { 'k\u0000': 1 } })), `"${EXT}.k\\u0000"`);
+    refused(await t.scim.post('/Groups', { displayName: 'g\udc00' }), '"displayName"');
+    const id = await createUser(t, 'kept');
+    refused(await t.scim.put(`/Users/${id}`, userBody('kept', { title: 'x\u0000' })), '"title"');
+    refused(await t.scim.patch(`/Users/${id}`, patchBody({ op: 'replace', path: 'title', value: 'x\ud800' })), '"Operations[0].value"');
+    refused(await t.scim.patch(`/Users/${id}`, patchBody({ op: 'add', value: { name: { givenName: '\u0000' } } })), '"Operations[0].value.name.givenName"');
+    // In a PATCH path the filter is part of the path: invalidPath (RFC 7644 §3.5.2), saying why.
+    const inPath = await t.scim.patch(`/Users/${id}`, patchBody({ op: 'replace', path: 'emails[value eq "a\\u0000"].type', value: 'home' }));
+    expect(expectScimError(inPath, 400, 'invalidPath').detail).toMatch(/^invalid path "emails\[value eq .*the filter value compared with "value" holds U\+0000/);
+    // Nothing was stored: one user, unchanged, and one successful write in the audit trail.
+    const kept = (await t.scim.get(`/Users/${id}`).expect(200)).body;
+    expect([kept.userName, kept.title, kept.meta.version]).toEqual(['kept', undefined, 'W/"1"']);
+    expect((await t.scim.get('/Users')).body.totalResults).toBe(1);
+    expect((await t.scim.get('/Groups')).body.totalResults).toBe(0);
+    expect((await t.audit.query({})).filter((e) => e.outcome === 'success').length).toBe(1);
+  });
+
+  test('in filters (a literal\'s JSON escapes too), in .search bodies and in the request path', async () => {
+    refused(await filter('userName eq "a\\u0000b"'), 'the filter value compared with "userName"');
+    refused(await filter('title pr and not (emails[type eq "work" or value co "\\ud800"])'), 'the filter value compared with "emails.value"');
+    refused(await t.scim.post('/.search', { filter: 'displayName sw "\\udc00"' }), 'the filter value compared with "displayName"');
+    refused(await t.scim.post('/Users/.search', { filter: 'userName eq "x"', sortBy: 'userName\u0000' }), '"sortBy"');
+    expectScimError(await filter('userName eq "a\u0000b"'), 400); // a raw control character: not even a JSON string
+    for (const res of [await t.scim.get('/Users/a%00b'), await t.scim.delete('/Groups/%00'), await t.scim.put('/Users/x%00', userBody('p'))]) {
+      refused(res, 'the request path');
+    }
+  });
+
+  test('paired surrogates and the escape text are ordinary strings: stored, returned and found', async () => {
+    const id = await createUser(t, '𝔘𝔫𝔦@example.com', { title: 'a\\u0000b', displayName: '😀' });
+    expect((await filter('userName eq "𝔘𝔫𝔦@EXAMPLE.com"').expect(200)).body.Resources.map((u: { id: string }) => u.id)).toEqual([id]);
+    expect((await filter('title eq "a\\\\u0000b"').expect(200)).body.totalResults).toBe(1);
+    expect((await filter('displayName eq "\\ud83d\\ude00"').expect(200)).body.totalResults).toBe(1);
+    expect((await t.scim.get(`/Users/${id}`).expect(200)).body).toMatchObject({ userName: '𝔘𝔫𝔦@example.com', title: 'a\\u0000b', displayName: '😀' });
   });
 });

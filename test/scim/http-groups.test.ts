@@ -1,8 +1,8 @@
-import { buildTestApp, createGroup, createUser, expectScimError, groupBody, patchBody, type TestApp } from '../helpers/scim-app';
+import { BACKENDS, buildTestApp, createGroup, createUser, expectScimError, groupBody, patchBody, type TestApp } from '../helpers/scim-app';
 
 const memberIds = (body: { members?: { value: string }[] }) => (body.members ?? []).map((m) => m.value).sort();
 
-describe.each(['memory', 'sqlite'] as const)('/Groups over HTTP (%s store)', (backend) => {
+describe.each(BACKENDS)('/Groups over HTTP (%s store)', (backend) => {
   let t: TestApp;
   beforeEach(async () => {
     t = await buildTestApp({ backend });

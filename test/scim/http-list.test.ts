@@ -1,10 +1,10 @@
 import { MemoryAuditLog } from '../../src/store/memory-audit';
 import { MemoryIdentityStore } from '../../src/store/memory-identity';
-import { buildTestApp, createGroup, createUser, LIST_RESPONSE, type TestApp } from '../helpers/scim-app';
+import { BACKENDS, buildTestApp, createGroup, createUser, LIST_RESPONSE, type TestApp } from '../helpers/scim-app';
 
 const names = (body: { Resources?: { userName?: string; displayName?: string }[] }) => (body.Resources ?? []).map((r) => String(r.userName ?? r.displayName));
 
-describe.each(['memory', 'sqlite'] as const)('list queries (RFC 7644 §3.4.2; %s store)', (backend) => {
+describe.each(BACKENDS)('list queries (RFC 7644 §3.4.2; %s store)', (backend) => {
   let t: TestApp;
   const users = ['u01', 'u02', 'u03', 'u04', 'u05', 'u06', 'u07'];
   beforeEach(async () => {

@@ -1,9 +1,9 @@
 import request from 'supertest';
-import { BASE, buildTestApp, createUser, expectScimError, LIST_RESPONSE, patchBody, SCIM, userBody, type TestApp } from '../helpers/scim-app';
+import { BACKENDS, BASE, buildTestApp, createUser, expectScimError, LIST_RESPONSE, patchBody, SCIM, userBody, type TestApp } from '../helpers/scim-app';
 
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 
-describe.each(['memory', 'sqlite'] as const)('/Users over HTTP (%s store)', (backend) => {
+describe.each(BACKENDS)('/Users over HTTP (%s store)', (backend) => {
   let t: TestApp;
   beforeEach(async () => {
     t = await buildTestApp({ backend });

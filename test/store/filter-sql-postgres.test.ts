@@ -129,8 +129,9 @@ test('emails.value eq reaches users through the primary key', async () => {
 
 /**
  * PostgreSQL's #> and #>> refuse a whole document holding a \u0000 escape or an unpaired surrogate, whichever key
- * is read, and the API does not refuse such strings yet: such a document reads as {} (as SQLite reads a document
- * too deep for its JSON parser), so it cannot make every JSON filter and sort fail.
+ * is read. The SCIM API refuses such strings now (400 invalidValue, scim/router.ts), but a document written before
+ * that, or straight through the store as here, reads as {} (as SQLite reads a document too deep for its JSON
+ * parser), so it cannot make every JSON filter and sort fail.
  */
 test('a document PostgreSQL cannot read as text reads as {} instead of failing every query', async () => {
   const ctx = { actor: 'test' };

@@ -6,9 +6,14 @@ import { MemoryLeaseStore } from '../../src/store/memory-lease';
 import { SqlLeaseStore } from '../../src/store/sql/leases';
 import { runLeaseStoreContract } from './lease.contract';
 import { sqliteDriverFor } from '../../src/store/sql/sqlite-driver';
+import { pgSchemaPerBlock } from '../support/pg-schema';
 
 runLeaseStoreContract('memory', () => new MemoryLeaseStore());
 runLeaseStoreContract('sqlite', () => new SqlLeaseStore(sqliteDriverFor(openDatabase(':memory:'))));
+describe('PostgreSQL', () => {
+  const pg = pgSchemaPerBlock();
+  runLeaseStoreContract('postgres', () => new SqlLeaseStore(pg.shared()));
+});
 
 describe('HeldLease.waitFor', () => {
   test('waits while another owner holds the lease, tells once, and takes it when released', async () => {

@@ -13,6 +13,8 @@ export interface SqlDialect {
   ciOrder(col: string): string;
   /** ASCII lower-casing of an expression. */
   fold(expr: string): string;
+  /** The ON CONFLICT target of a column unique ignoring ASCII case (SQLite: its NOCASE key; PostgreSQL: the nocase() index). */
+  ciConflict(col: string): string;
   /** A table source of the elements of one JSON array parameter (a '?'), as alias(value, key) in array order. */
   jsonIds(alias: string): string;
   /** The tokens table's insertion order: SQLite's rowid, PostgreSQL's identity column. */
@@ -23,6 +25,7 @@ const sqlite: SqlDialect = {
   ciEq: (col) => `${col} = ? COLLATE NOCASE`,
   ciOrder: (col) => `${col} COLLATE NOCASE`,
   fold: (expr) => `lower(${expr})`,
+  ciConflict: (col) => `(${col})`,
   jsonIds: (alias) => `json_each(?) ${alias}`,
   tokenOrder: 'rowid',
 };
@@ -31,6 +34,7 @@ const postgres: SqlDialect = {
   ciEq: (col) => `nocase(${col}) = nocase(?)`,
   ciOrder: (col) => `nocase(${col}) COLLATE "C"`,
   fold: (expr) => `nocase(${expr})`,
+  ciConflict: (col) => `(nocase(${col}))`,
   jsonIds: (alias) => `json_array_elements_text(?::json) WITH ORDINALITY AS ${alias}(value, key)`,
   tokenOrder: 'id',
 };

@@ -53,8 +53,8 @@ export class PgDriver implements SqlDriver {
     let finished = false;
     const tx = executor(client, () => finished);
     try {
-      await client.query(opts.readOnly ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : 'BEGIN');
-      if (opts.journal) await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [this.journalKey]);
+      // BEGIN and the lock in one round trip (a simple-protocol query of two statements; the key is digits).
+      await client.query(opts.readOnly ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : opts.journal ? `BEGIN; SELECT pg_advisory_xact_lock(${this.journalKey})` : 'BEGIN');
       const result = await fn(tx);
       await client.query('COMMIT');
       return result;

@@ -29,22 +29,18 @@ export class SqlReconcileState<R extends StoredRun = StoredRun> implements Recon
     }));
   }
 
-  /** Usernames are unique ignoring ASCII case (SQLite NOCASE primary key; PostgreSQL a unique index on nocase()). */
+  /**
+   * Usernames are unique ignoring ASCII case (SQLite NOCASE primary key; PostgreSQL a unique index on nocase()).
+   * One upsert statement, not a read then a write: two processes owning one name at once (PostgreSQL replicas,
+   * whose transactions are not serialised as SQLite's are) must not meet a unique violation.
+   */
   async own(username: string, how: 'created' | 'adopted', scimUserId: string | null, at: Date, externalId?: string): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      const cur = await tx.get<{ username: string }>(`SELECT username FROM airflow_owned WHERE ${this.d.ciEq('username')}`, [username]);
-      if (cur) {
-        await tx.run('UPDATE airflow_owned SET scim_user_id = ?, external_id = COALESCE(?, external_id) WHERE username = ?', [scimUserId, externalId ?? null, cur.username]);
-      } else {
-        await tx.run('INSERT INTO airflow_owned (username, how, scim_user_id, external_id, since) VALUES (?, ?, ?, ?, ?)', [
-          username,
-          how,
-          scimUserId,
-          externalId ?? null,
-          at.toISOString(),
-        ]);
-      }
-    });
+    await this.db.run(
+      `INSERT INTO airflow_owned (username, how, scim_user_id, external_id, since) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT ${this.d.ciConflict('username')} DO UPDATE
+         SET scim_user_id = excluded.scim_user_id, external_id = COALESCE(excluded.external_id, airflow_owned.external_id)`,
+      [username, how, scimUserId, externalId ?? null, at.toISOString()],
+    );
   }
 
   async disown(username: string): Promise<void> {
