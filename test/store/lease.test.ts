@@ -6,9 +6,24 @@ import { MemoryLeaseStore } from '../../src/store/memory-lease';
 import { SqlLeaseStore } from '../../src/store/sql/leases';
 import { runLeaseStoreContract } from './lease.contract';
 import { sqliteDriverFor } from '../../src/store/sql/sqlite-driver';
+import { openPostgres, type PgDriver } from '../../src/store/sql/pg-driver';
+import { freshSchema, type FreshSchema } from '../support/postgres';
 
 runLeaseStoreContract('memory', () => new MemoryLeaseStore());
 runLeaseStoreContract('sqlite', () => new SqlLeaseStore(sqliteDriverFor(openDatabase(':memory:'))));
+
+let fresh: FreshSchema | undefined;
+let pg: PgDriver | undefined;
+afterAll(async () => {
+  await pg?.close();
+  await fresh?.drop();
+});
+runLeaseStoreContract('postgres', async () => {
+  fresh ??= await freshSchema();
+  pg ??= await openPostgres(fresh.url, { schema: fresh.schema, poolSize: 8 });
+  await pg.run('DELETE FROM leases');
+  return new SqlLeaseStore(pg);
+});
 
 describe('HeldLease.waitFor', () => {
   test('waits while another owner holds the lease, tells once, and takes it when released', async () => {
