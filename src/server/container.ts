@@ -22,7 +22,7 @@ import { SqlTokenStore } from '../store/sql/tokens';
 import type { IdentityStore } from '../store/types';
 import type { LeaseRecord, LeaseStore } from '../store/lease-types';
 import { SqlLeaseStore } from '../store/sql/leases';
-import { HeldLease } from './process-lease';
+import { HeldLease, RUN_TTL_MS } from './process-lease';
 import type { RunOrigin } from '../store/reconcile-state';
 import { blockedView, lastSuccess, pendingChanges } from '../reconcile/view';
 
@@ -104,10 +104,11 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
         store: leases,
         clock: systemClock, // leases are about real processes: wall time, even under a test clock
         database: driver.describe,
+        ttlMs: RUN_TTL_MS,
         waitMs: opts.reconcileWaitMs ?? Infinity,
         onWait: opts.onReconcileWait,
         signal: waits.signal,
-        onLost: (h) => logger.error('lost the reconcile lease while running (the process stalled past its ttl)', { holder: h ?? null }),
+        onLost: (h) => logger.error('lost the reconcile lease while running (the process stalled past its ttl): the rest of this run is not applied', { holder: h ?? null }),
         onRenewError: (e) => logger.error('could not renew the reconcile lease; retrying', { error: (e as Error).message }),
       }),
   };
