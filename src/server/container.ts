@@ -65,16 +65,16 @@ export interface ContainerOptions {
 }
 
 /** PostgreSQL when database.url is set (migrated on open), else the SQLite file at database.path. */
-export async function openDriver(config: Config): Promise<SqlDriver> {
+export async function openDriver(config: Config, logger?: Logger): Promise<SqlDriver> {
   const d = config.database;
-  if (d.url) return openPostgres(d.url, { schema: d.schema, poolSize: d.poolSize });
+  if (d.url) return openPostgres(d.url, { schema: d.schema, poolSize: d.poolSize, logger });
   return new SqliteDriver(openDatabaseChecked(d.path));
 }
 
 export async function buildContainer(config: Config, opts: ContainerOptions = {}): Promise<Container> {
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? createLogger(config.logging.level, { format: config.logging.format });
-  const driver = await openDriver(config);
+  const driver = await openDriver(config, logger.child({ component: 'store' }));
   const audit = new SqlAuditLog(driver);
   const store = new SqlIdentityStore(driver, clock, uuidGenerator);
   const tokenStore = new SqlTokenStore(driver);
