@@ -6,6 +6,7 @@
  * not by its pid, which is the path the 15 s failover bound is about. Timing figures are printed, and the one
  * bound asserted is the failover's (15 s, with seconds to spare); latency targets belong to bench/ (--replicas).
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startFakeAirflow, type FakeAirflow } from '../../dev/fake-airflow/fake-airflow';
@@ -14,6 +15,7 @@ import { openPostgres, type PgDriver } from '../../src/store/sql/pg-driver';
 import { PG_MIGRATIONS } from '../../src/store/sql/pg-migrations';
 import { freshSchema, type FreshSchema } from '../support/postgres';
 import { canUseOwnHostname, runCli, startServe, tempDir, type Served } from '../support/processes';
+import { requireDist } from '../support/dist';
 
 jest.setTimeout(180_000);
 
@@ -281,5 +283,31 @@ describe('replicas on one PostgreSQL schema', () => {
     }
     lat.sort((a, b) => a - b);
     console.log(`deactivation on a follower → Airflow through the leader, ${lat.length} samples: p50 ${Math.round(percentile(lat, 50))} ms, p99 ${Math.round(percentile(lat, 99))} ms, max ${Math.round(lat[lat.length - 1])} ms`);
+  });
+});
+
+describe('bench/reconcile.ts --replicas (the harness, not its figures)', () => {
+  it('runs end to end on a tiny data set and prints its JSON line', async () => {
+    const bench = requireDist('bench/reconcile.js');
+    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, [bench, '--replicas', '2'], {
+        env: { ...process.env, BENCH_DATABASE_URL: fresh.url, BENCH_USERS: '20', BENCH_SAMPLES: '3', BENCH_STRICT: '0' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+      child.on('error', reject);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code, stdout, stderr });
+      });
+    });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const line = JSON.parse(r.stdout.trim().split('\n').pop()!) as { bench: string; replicas: number; samples: number; timeouts: number };
+    expect(line).toMatchObject({ bench: 'reconcile-replicas', replicas: 2, samples: 3, timeouts: 0 });
   });
 });
