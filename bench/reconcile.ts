@@ -6,6 +6,7 @@ import type { RunReport } from '../src/reconcile/types';
  *
  *   npm run bench:reconcile    BENCH_USERS=10000 BENCH_GROUPS=50 BENCH_LATENCY_MS=5 BENCH_SAMPLES=50
  *   BENCH_AIRFLOW_VERSIONS=2,3 BENCH_STRICT=1 (exit 1 when a target fails)
+ *   npm run bench:reconcile -- --replicas 2    several serve processes on PostgreSQL instead (lib/replicas.ts)
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -25,6 +26,7 @@ import type { UserData } from '../src/store/types';
 import { unsynced, userData } from './lib/dataset';
 import { exitCode, fmt, percentile, table, verdicts, type Verdict } from './lib/report';
 import { sqliteDriverFor } from '../src/store/sql/sqlite-driver';
+import { benchReplicas } from './lib/replicas';
 
 const USERS = Number(process.env.BENCH_USERS ?? 10_000);
 const GROUPS = Number(process.env.BENCH_GROUPS ?? 50);
@@ -197,6 +199,10 @@ async function waitFor(cond: () => boolean, timeoutMs: number): Promise<boolean>
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--replicas')) {
+    process.exitCode = exitCode(await benchReplicas(process.argv));
+    return;
+  }
   console.log(`reconcile bench: ${USERS.toLocaleString()} users in ${GROUPS} groups → Viewer/User/Op, fake Airflow ${VERSIONS.join(' and ')} with ${LATENCY_MS} ms per call, ${SAMPLES} latency samples`);
   console.log(`machine: ${os.cpus().length} cores, node ${process.version}; fake Airflow, store and reconciler in this one process\n`);
   const all: VersionFigures[] = [];

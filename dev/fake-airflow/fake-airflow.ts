@@ -106,10 +106,16 @@ export async function startFakeAirflow(opts: FakeAirflowOptions): Promise<FakeAi
     else res.status(status).json({ detail: message });
   };
 
-  // Accounting and faults first, so a faulted call is still counted.
-  app.use(async (req: Request, res: Response, next: NextFunction) => {
+  // Accounting first, so every call is counted (a faulted one, a malformed one).
+  app.use((req: Request, res: Response, next: NextFunction) => {
     const entry = faults.record(req.method, req.originalUrl, callName(req.method, req.path));
     res.on('finish', () => (entry.status = res.statusCode));
+    next();
+  });
+  // The body is read before the added latency, as a real server has it before its handler runs: a client that
+  // goes away meanwhile (a killed process) does not stop the call from taking effect, as in Airflow.
+  app.use(express.json({ limit: '1mb' }));
+  app.use(async (req: Request, res: Response, next: NextFunction) => {
     if (faults.latencyMs > 0) await sleep(faults.latencyMs);
     if (faults.slowPageMs > 0 && req.method === 'GET' && /\/(users|roles|permissions)$/.test(req.path)) await sleep(faults.slowPageMs);
     const d = faults.decide();
@@ -120,7 +126,6 @@ export async function startFakeAirflow(opts: FakeAirflowOptions): Promise<FakeAi
     }
     next();
   });
-  app.use(express.json({ limit: '1mb' }));
 
   if (version === 2) {
     app.get('/api/v1/version', (_req, res) => void res.json({ version: airflowVersion, git_version: null }));

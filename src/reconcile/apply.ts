@@ -15,6 +15,8 @@ export interface ApplyDeps {
   concurrency: number;
   /** Injected for tests; default 32 random bytes, base64url. */
   newPassword?: () => string;
+  /** Aborted when the run's lock may have passed to another process: actions not yet started are not attempted. */
+  signal?: AbortSignal;
 }
 
 export type ProgressFn = (done: number, total: number) => void;
@@ -32,11 +34,17 @@ export async function applyActions(actions: Action[], deps: ApplyDeps, onProgres
   let done = 0;
   for (const p of [0, 1, 2]) {
     await forEachLimit(actions.filter((a) => phase(a) === p), deps.concurrency, async (a) => {
-      outcomes.set(a, await applyOne(a, deps));
+      outcomes.set(a, deps.signal?.aborted ? notAttempted(a, deps.signal) : await applyOne(a, deps));
       onProgress?.(++done, actions.length);
     });
   }
   return actions.map((a) => outcomes.get(a) as ActionOutcome);
+}
+
+/** Left for the next run (which plans again from full state); transient, so the loop retries soon. */
+function notAttempted(action: Action, signal: AbortSignal): ActionOutcome {
+  const why = signal.reason instanceof Error ? signal.reason.message : String(signal.reason);
+  return { action, ok: false, error: `not attempted: ${why}`, transient: true };
 }
 
 async function applyOne(action: Action, deps: ApplyDeps): Promise<ActionOutcome> {
@@ -69,8 +77,19 @@ async function execute(action: Action, deps: ApplyDeps): Promise<Record<string, 
       return { added: action.add, removed: action.remove, after: { permissions: action.permissions } };
     case 'create-user': {
       const { username, email, firstName, lastName, roles, scimUserId, externalId } = action.user;
-      await airflow.createUser({ username, email, firstName, lastName, roles, password: password() });
+      // Ownership is recorded first, as the intent: a process that dies (kill -9, a failover) after Airflow created
+      // the account but before it could say so would otherwise leave an account no run manages; with the intent,
+      // the next leader finds it owned and keeps it in step (deprovisions it too, if the IdP has dropped the user).
       await state.own(username, 'created', scimUserId, now(), externalId);
+      try {
+        await airflow.createUser({ username, email, firstName, lastName, roles, password: password() });
+      } catch (e) {
+        // Airflow answered no: nothing was created, so the intent goes (a 409 means the name is someone else's).
+        // No answer at all (unreachable: a timeout, a reset): the account may exist now and would be ours, so the
+        // intent stays; a full run disowns it if Airflow has no such account, and a later run creates it otherwise.
+        if (!(e instanceof AirflowError && e.kind === 'unreachable')) await state.disown(username);
+        throw e;
+      }
       return { before: null, after: { email, firstName, lastName, roles }, scimUserId };
     }
     case 'adopt-user':

@@ -51,9 +51,13 @@ export interface ReconcilerDeps {
 
 export type BlockEvent = { kind: 'blocked'; reason: string; held: string[] } | { kind: 'released' };
 
-/** One reconcile at a time per database, across processes; acquire() waits or throws (the caller's policy). */
+/**
+ * One reconcile at a time per database, across processes; acquire() waits or throws (the caller's policy). The
+ * held lock's signal, when it has one, aborts once the lock may have passed to another process: the apply step
+ * then attempts no further action (apply.ts).
+ */
 export interface RunLock {
-  acquire(trigger: RunReport['trigger']): Promise<{ release(): Promise<void> }>;
+  acquire(trigger: RunReport['trigger']): Promise<{ release(): Promise<void>; readonly signal?: AbortSignal }>;
 }
 
 export interface RunOptions {
@@ -136,7 +140,7 @@ export class Reconciler {
     try {
       // Another process (a CLI run) changed Airflow since our last run: diff the next change against a full read.
       if (this.lastDesired && (await this.deps.state.lastRun())?.id !== this.lastOwnRunId) this.lastDesired = undefined;
-      const report = await this.run(opts);
+      const report = await this.run(opts, held?.signal);
       if (!report.dryRun) this.lastOwnRunId = report.id;
       return report;
     } finally {
@@ -144,7 +148,7 @@ export class Reconciler {
     }
   }
 
-  private async run(opts: RunOptions): Promise<RunReport> {
+  private async run(opts: RunOptions, signal?: AbortSignal): Promise<RunReport> {
     const { store, airflow, state, config, clock } = this.deps;
     const dryRun = opts.dryRun === true;
     const started = clock.now();
@@ -192,7 +196,7 @@ export class Reconciler {
         observed = await observeAll(airflow);
         planned = planFor(planDesired, observed);
       }
-      const applyDeps = { airflow, state, audit: this.deps.audit, clock, concurrency: config.airflow.concurrency, newPassword: this.deps.newPassword };
+      const applyDeps = { airflow, state, audit: this.deps.audit, clock, concurrency: config.airflow.concurrency, newPassword: this.deps.newPassword, signal };
       const roleActions = planned.actions.filter(isRoleAction);
       let roleOutcomes: ActionOutcome[] = [];
       if (!dryRun && roleActions.length > 0) {

@@ -3,6 +3,7 @@ import type { Config } from '../config/schema';
 import type { Clock } from '../core/clock';
 import type { Logger } from '../logger';
 import type { IdentityStore } from '../store/types';
+import type { ChangeFeed } from '../store/change-feed';
 import type { RunOptions } from './reconciler';
 import type { RunReport } from './types';
 
@@ -12,6 +13,8 @@ export interface LoopDeps {
   config: Pick<Config['reconcile'], 'schedule' | 'debounce' | 'maxBackoff'>;
   clock: Clock;
   logger: Logger;
+  /** Wake-ups from commits by any process (PostgreSQL LISTEN/NOTIFY); optional, the poll works without it. */
+  changes?: ChangeFeed;
   /** Journal poll interval; default 100 ms. */
   pollInterval?: number;
   /** First retry delay after a failure; default 1 s, doubling up to config.maxBackoff. */
@@ -23,9 +26,14 @@ export interface LoopDeps {
 type Trigger = RunReport['trigger'];
 
 /**
- * Drives the reconciler: a debounced run after SCIM changes (journal poll or notifyChange()), a full run on the
- * cron schedule, and retries with exponential backoff while Airflow is down, so nothing acknowledged over SCIM is
- * lost. Never overlaps: a request during a run becomes one more run after it. Timers are unref()'d.
+ * Drives the reconciler: a debounced run after SCIM changes (the change feed, notifyChange(), or the journal
+ * poll), a full run on the cron schedule, and retries with exponential backoff while Airflow is down, so nothing
+ * acknowledged over SCIM is lost. Never overlaps: a request during a run becomes one more run after it. Timers
+ * are unref()'d.
+ *
+ * Why the poll stays beside the feed: a notification is a hint sent once. One sent while the LISTEN connection
+ * was down (a PostgreSQL restart, a network cut not yet noticed) is gone, and SQLite has no feed across processes;
+ * the journal read every pollInterval finds such changes anyway. It is one indexed max(seq) read, on the leader only.
  */
 export class ReconcileLoop {
   private running: Promise<void> | null = null;
@@ -40,6 +48,7 @@ export class ReconcileLoop {
   private seenSeq: number | null = null;
   /** The journal read in flight: a poll never starts while one runs (a slow database skips ticks instead). */
   private polling: Promise<void> | null = null;
+  private unsubscribe: (() => void) | null = null;
   private backoff: number;
 
   constructor(private readonly deps: LoopDeps) {
@@ -50,6 +59,7 @@ export class ReconcileLoop {
     if (!this.stopped) return;
     this.stopped = false;
     this.seenSeq = null;
+    this.unsubscribe = this.deps.changes?.subscribe((seq) => this.onFeed(seq)) ?? null;
     this.poll(); // reads the starting position now; only changes after it wake the loop
     this.pollTimer = setInterval(() => this.poll(), this.deps.pollInterval ?? 100);
     this.pollTimer.unref();
@@ -61,6 +71,8 @@ export class ReconcileLoop {
   /** Stops timers and the schedule, then waits for the journal read in flight and the current run. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.unsubscribe?.();
+    this.unsubscribe = null;
     for (const t of [this.debounceTimer, this.retryTimer]) if (t) clearTimeout(t);
     if (this.pollTimer) clearInterval(this.pollTimer);
     this.debounceTimer = this.retryTimer = this.pollTimer = null;
@@ -91,6 +103,19 @@ export class ReconcileLoop {
   /** True while a run is in progress (for tests and /readyz). */
   get busy(): boolean {
     return this.running !== null;
+  }
+
+  /**
+   * A commit somewhere: with its seq, a change past the last one seen wakes the loop at once, without a read;
+   * without one (or before the starting position is known) the journal is read now.
+   */
+  private onFeed(seq: number | undefined): void {
+    if (this.stopped) return;
+    if (seq === undefined || this.seenSeq === null) return this.poll();
+    if (seq > this.seenSeq) {
+      this.seenSeq = seq;
+      this.notifyChange();
+    }
   }
 
   /** One journal read at a time; a failed read is logged and the next tick tries again. */

@@ -22,7 +22,7 @@ import { SqlTokenStore } from '../store/sql/tokens';
 import type { IdentityStore } from '../store/types';
 import type { LeaseRecord, LeaseStore } from '../store/lease-types';
 import { SqlLeaseStore } from '../store/sql/leases';
-import { HeldLease } from './process-lease';
+import { HeldLease, RUN_TTL_MS } from './process-lease';
 import type { RunOrigin } from '../store/reconcile-state';
 import { blockedView, lastSuccess, pendingChanges } from '../reconcile/view';
 
@@ -65,16 +65,16 @@ export interface ContainerOptions {
 }
 
 /** PostgreSQL when database.url is set (migrated on open), else the SQLite file at database.path. */
-export async function openDriver(config: Config): Promise<SqlDriver> {
+export async function openDriver(config: Config, logger?: Logger): Promise<SqlDriver> {
   const d = config.database;
-  if (d.url) return openPostgres(d.url, { schema: d.schema, poolSize: d.poolSize });
+  if (d.url) return openPostgres(d.url, { schema: d.schema, poolSize: d.poolSize, logger });
   return new SqliteDriver(openDatabaseChecked(d.path));
 }
 
 export async function buildContainer(config: Config, opts: ContainerOptions = {}): Promise<Container> {
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? createLogger(config.logging.level, { format: config.logging.format });
-  const driver = await openDriver(config);
+  const driver = await openDriver(config, logger.child({ component: 'store' }));
   const audit = new SqlAuditLog(driver);
   const store = new SqlIdentityStore(driver, clock, uuidGenerator);
   const tokenStore = new SqlTokenStore(driver);
@@ -104,10 +104,11 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
         store: leases,
         clock: systemClock, // leases are about real processes: wall time, even under a test clock
         database: driver.describe,
+        ttlMs: RUN_TTL_MS,
         waitMs: opts.reconcileWaitMs ?? Infinity,
         onWait: opts.onReconcileWait,
         signal: waits.signal,
-        onLost: (h) => logger.error('lost the reconcile lease while running (the process stalled past its ttl)', { holder: h ?? null }),
+        onLost: (h) => logger.error('lost the reconcile lease while running (the process stalled past its ttl): the rest of this run is not applied', { holder: h ?? null }),
         onRenewError: (e) => logger.error('could not renew the reconcile lease; retrying', { error: (e as Error).message }),
       }),
   };

@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { Clock } from '../core/clock';
 import type { Logger } from '../logger';
-import { describeHolder, type LeaseOwner, type LeaseStore } from '../store/lease-types';
+import { describeHolder, type LeaseOwner, type LeaseRecord, type LeaseStore } from '../store/lease-types';
 import { holderIsDead, markHeldHere } from './process-lease';
+
+const STOPPING = 'stopping';
 
 /** Leader lease lifetime: a leader that dies (kill -9, a lost node) is replaced within ttl + retry, under 15 s. */
 export const LEADER_TTL_MS = 10_000;
@@ -15,6 +17,10 @@ export interface ElectorOptions {
   ttlMs?: number;
   /** How often a follower asks and a leader renews; default ttl/3. */
   retryMs?: number;
+  /** Holders known to be gone (default holderIsDead: a dead pid on this host). */
+  isDead?: (holder: LeaseRecord) => boolean;
+  /** Recorded in the lease; default this process's pid and host. */
+  owner?: Partial<Omit<LeaseOwner, 'id'>>;
   /** Became leader: start reconciling. */
   onElected: () => void;
   /** No longer leader (lost the lease, or stopping): stop reconciling. Awaited before the lease is released. */
@@ -26,69 +32,131 @@ export interface ElectorOptions {
 /**
  * One reconciling replica among many (the 'leader' lease in the shared database). Every replica serves SCIM; only
  * the leader runs the reconcile loop. A follower asks every retry period; the leader renews as often, so a leader
- * that dies is replaced once its lease expires (ttl) plus at most one retry period. A leader that fails to renew
- * (a stall longer than the ttl, a lost database) steps down before anyone else can have taken over.
+ * that dies is replaced once its lease expires (ttl) plus at most one retry period.
+ *
+ * A leader that cannot renew (the database fails or hangs) keeps leading only while its lease is certainly still
+ * valid: once its last confirmed renewal is ttl - 1.5 retry periods old (two renewals missed; with the defaults,
+ * 3.3 s before the lease could expire), it steps down, so onDeposed runs before any other replica can take over.
+ * That margin is also the clock skew between replicas it tolerates (the lease's expiry is compared on other hosts).
+ * A renewal answered "not yours" (another replica took it) steps down at once.
  */
 export class LeaderElector {
-  private readonly owner: LeaseOwner = { id: randomUUID(), pid: process.pid, host: os.hostname(), purpose: 'reconcile leader' };
+  private readonly owner: LeaseOwner;
   private timer: NodeJS.Timeout | null = null;
   private leader = false;
   private ticking: Promise<void> | null = null;
-  private stopped = true;
+  /** The step-down in progress (onDeposed awaited); no new election until it has finished. */
+  private deposing: Promise<void> | null = null;
+  /** Set by stop(); an elector asks from construction on, start() adds the timer (tests tick by hand). */
+  private stopped = false;
+  /** Our lease's expiry as last confirmed: the start of the successful acquire or renewal, plus the ttl. */
+  private validUntil = 0;
 
-  constructor(private readonly o: ElectorOptions) {}
+  constructor(private readonly o: ElectorOptions) {
+    this.owner = { id: randomUUID(), pid: o.owner?.pid ?? process.pid, host: o.owner?.host ?? os.hostname(), purpose: o.owner?.purpose ?? 'reconcile leader' };
+  }
 
   get isLeader(): boolean {
     return this.leader;
+  }
+
+  /** The id recorded in the lease (for tests and status). */
+  get id(): string {
+    return this.owner.id;
   }
 
   private get ttl(): number {
     return this.o.ttlMs ?? LEADER_TTL_MS;
   }
 
+  private get retry(): number {
+    return this.o.retryMs ?? Math.floor(this.ttl / 3);
+  }
+
+  /** One step now, then one every retry period (timers unref()'d). */
   async start(): Promise<void> {
-    this.stopped = false;
     await this.tick();
-    this.timer = setInterval(() => void this.tick(), this.o.retryMs ?? Math.floor(this.ttl / 3));
+    this.timer = setInterval(() => void this.tick(), this.retry);
     this.timer.unref();
   }
 
-  /** One election step; never overlaps itself, never throws (a database error makes a leader step down). */
+  /**
+   * One election step; never overlaps itself, never throws. While a step is still in flight (a renewal hanging on
+   * a stalled database) the tick only checks the deadline, so such a leader still steps down in time.
+   */
   tick(): Promise<void> {
-    this.ticking ??= this.step().finally(() => (this.ticking = null));
+    if (this.ticking) this.expireIfDue();
+    else this.ticking = this.step().finally(() => (this.ticking = null));
     return this.ticking;
   }
 
   private async step(): Promise<void> {
     if (this.stopped) return;
     const now = this.o.clock.now();
-    try {
-      if (this.leader) {
-        if (!(await this.o.store.renew('leader', this.owner.id, this.ttl, now))) await this.stepDown('the leader lease was taken by another replica');
+    if (this.leader) {
+      let ok: boolean;
+      try {
+        ok = await this.o.store.renew('leader', this.owner.id, this.ttl, now);
+      } catch (e) {
+        this.o.logger.warn('could not renew the leader lease', { err: (e as Error).message, validUntil: new Date(this.validUntil).toISOString() });
+        this.expireIfDue();
         return;
       }
-      const r = await this.o.store.tryAcquire('leader', this.owner, this.ttl, now, holderIsDead);
-      if (r.ok && !this.stopped) {
-        this.leader = true;
-        markHeldHere(this.owner.id, true);
-        this.o.logger.info('elected reconcile leader', { ttlMs: this.ttl });
-        this.o.onChange?.(true);
-        this.o.onElected();
-      } else if (!r.ok) {
-        this.o.logger.debug('following the reconcile leader', { leader: describeHolder(r.holder) });
+      if (!this.leader) {
+        // Stepped down (deadline) while this renewal was in flight: do not leave a renewed lease nobody uses.
+        if (ok) await this.release();
+        return;
       }
+      if (ok) this.validUntil = now.getTime() + this.ttl;
+      else this.stepDown('the leader lease was taken by another replica');
+      return;
+    }
+    if (this.deposing) return;
+    let r;
+    try {
+      r = await this.o.store.tryAcquire('leader', this.owner, this.ttl, now, this.o.isDead ?? holderIsDead);
     } catch (e) {
       this.o.logger.warn('leader election step failed', { err: (e as Error).message });
-      if (this.leader) await this.stepDown('the leader lease could not be renewed');
+      return;
+    }
+    if (!r.ok) {
+      this.o.logger.debug('following the reconcile leader', { leader: describeHolder(r.holder) });
+      return;
+    }
+    if (this.stopped) {
+      await this.release(); // stop() came while we asked: hand the lease straight back
+      return;
+    }
+    this.leader = true;
+    this.validUntil = now.getTime() + this.ttl;
+    markHeldHere(this.owner.id, true);
+    this.o.logger.info('elected reconcile leader', { ttlMs: this.ttl });
+    this.o.onChange?.(true);
+    this.o.onElected();
+  }
+
+  /** Steps down when the lease may be gone before the next renewal could confirm it (class comment). */
+  private expireIfDue(): void {
+    if (this.leader && this.o.clock.now().getTime() >= this.validUntil - 1.5 * this.retry) {
+      this.stepDown('the leader lease could not be renewed in time');
     }
   }
 
-  private async stepDown(reason: string): Promise<void> {
+  /** Synchronous switch to follower (no second step-down can start), then onDeposed, awaited through `deposing`. */
+  private stepDown(reason: string): void {
+    if (!this.leader) return;
     this.leader = false;
     markHeldHere(this.owner.id, false);
-    this.o.logger.warn('stepping down as reconcile leader', { reason });
+    this.o.logger.log(reason === STOPPING ? 'info' : 'warn', 'stepping down as reconcile leader', { reason });
     this.o.onChange?.(false);
-    await this.o.onDeposed();
+    this.deposing = this.o
+      .onDeposed()
+      .catch((e: Error) => void this.o.logger.error('stopping the reconcile loop failed', { err: e.message }))
+      .finally(() => (this.deposing = null));
+  }
+
+  private release(): Promise<void> {
+    return this.o.store.release('leader', this.owner.id).catch((e: Error) => void this.o.logger.warn('could not release the leader lease', { err: e.message }));
   }
 
   /** Stops asking; a leader stops reconciling, then releases the lease so a follower takes over at its next retry. */
@@ -97,12 +165,9 @@ export class LeaderElector {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.ticking;
-    if (this.leader) {
-      this.leader = false;
-      markHeldHere(this.owner.id, false);
-      this.o.onChange?.(false);
-      await this.o.onDeposed();
-      await this.o.store.release('leader', this.owner.id).catch((e: Error) => this.o.logger.warn('could not release the leader lease', { err: e.message }));
-    }
+    const wasLeader = this.leader;
+    this.stepDown(STOPPING);
+    await this.deposing;
+    if (wasLeader) await this.release();
   }
 }

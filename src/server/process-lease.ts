@@ -6,6 +6,13 @@ import { describeHolder, type LeaseName, type LeaseOwner, type LeaseRecord, type
 /** Default lease lifetime and renewal period: a crashed holder blocks others for at most DEFAULT_TTL_MS. */
 export const DEFAULT_TTL_MS = 30_000;
 
+/**
+ * The per-run 'reconcile' lease, on every backend and for the service and the CLI alike: as short as the leader
+ * lease (leader.ts), so a leader killed in the middle of a run holds up its successor's first run no longer than
+ * its leader lease holds up the election (failover within ttl + one retry, under 15 s).
+ */
+export const RUN_TTL_MS = 10_000;
+
 /** Lease ids this process holds now; a same-host, same-pid holder not in here is a previous incarnation. */
 const heldHere = new Set<string>();
 
@@ -54,27 +61,57 @@ export interface LeaseOptions {
   onRenewError?: (err: unknown) => void;
 }
 
-/** A lease held by this process, renewed every ttl/3 until released. */
+/**
+ * A lease held by this process, renewed every ttl/3 until released. `signal` aborts once the lease can no longer be
+ * counted on: another process took it, or renewals have failed (or hung) until the last confirmed one is ttl/2
+ * old, before the lease could expire. Work done under the lease (a reconcile run's apply step) checks it before
+ * each step, so a stalled or cut-off holder stops instead of acting beside the process that takes over.
+ */
 export class HeldLease {
   private timer: NodeJS.Timeout | null = null;
   /** The timed renewal in flight; the timer skips a tick rather than start a second one. Never rejects. */
   private renewing: Promise<unknown> | null = null;
   private released = false;
+  private readonly abort = new AbortController();
+  /** When the lease was last confirmed ours (the start of the acquire or renewal that succeeded). */
+  private confirmedAt: number;
 
   private constructor(
     readonly name: LeaseName,
     readonly owner: LeaseOwner,
     private readonly opts: LeaseOptions,
-  ) {}
+    confirmedAt: Date,
+  ) {
+    this.confirmedAt = confirmedAt.getTime();
+  }
+
+  /** Aborted (with the reason as an Error) once the lease may be someone else's; see the class comment. */
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  private get ttl(): number {
+    return this.opts.ttlMs ?? DEFAULT_TTL_MS;
+  }
+
+  private doubt(reason: string): void {
+    if (!this.abort.signal.aborted) this.abort.abort(new Error(`${reason}; stopping the work done under the ${this.name} lease`));
+  }
+
+  /** Renewals have not confirmed the lease for ttl/2: it may expire before the next one could. */
+  private checkDeadline(): void {
+    if (this.opts.clock.now().getTime() - this.confirmedAt >= this.ttl / 2) this.doubt(`the ${this.name} lease could not be renewed for ${Math.round(this.ttl / 2000)} s`);
+  }
 
   /** Takes the lease now or throws LeaseHeldError naming the live holder and the database. */
   static async acquire(name: LeaseName, purpose: string, opts: LeaseOptions): Promise<HeldLease> {
     const owner: LeaseOwner = { id: randomUUID(), pid: process.pid, host: os.hostname(), purpose };
     const ttl = opts.ttlMs ?? DEFAULT_TTL_MS;
-    const r = await opts.store.tryAcquire(name, owner, ttl, opts.clock.now(), holderIsDead);
+    const now = opts.clock.now();
+    const r = await opts.store.tryAcquire(name, owner, ttl, now, holderIsDead);
     if (!r.ok) throw new LeaseHeldError(r.holder, opts.database, name === 'service' ? 'another airflow-scim serve is running' : 'a reconcile run is in progress');
     heldHere.add(owner.id);
-    const lease = new HeldLease(name, owner, opts);
+    const lease = new HeldLease(name, owner, opts, now);
     lease.timer = setInterval(() => lease.renewOnTimer(), Math.max(10, Math.floor(ttl / 3)));
     lease.timer.unref();
     return lease;
@@ -125,10 +162,13 @@ export class HeldLease {
 
   /** Extends the lease; false (and onLost) when it is no longer ours. */
   async renew(): Promise<boolean> {
-    const ok = await this.opts.store.renew(this.name, this.owner.id, this.opts.ttlMs ?? DEFAULT_TTL_MS, this.opts.clock.now());
+    const now = this.opts.clock.now();
+    const ok = await this.opts.store.renew(this.name, this.owner.id, this.ttl, now);
+    if (ok) this.confirmedAt = Math.max(this.confirmedAt, now.getTime());
     if (!ok && !this.released) {
       this.stopTimer();
       heldHere.delete(this.owner.id);
+      this.doubt(`the ${this.name} lease was taken by another process`);
       let holder: LeaseRecord | undefined;
       try {
         holder = await this.opts.store.holder(this.name, this.opts.clock.now());
@@ -142,9 +182,12 @@ export class HeldLease {
 
   /** The timer's renewal: one at a time, and a failure goes to onRenewError, never to an unhandled rejection. */
   private renewOnTimer(): void {
-    if (this.renewing) return;
+    if (this.renewing) return this.checkDeadline();
     this.renewing = this.renew()
-      .catch((e: unknown) => this.opts.onRenewError?.(e))
+      .catch((e: unknown) => {
+        this.checkDeadline();
+        this.opts.onRenewError?.(e);
+      })
       .finally(() => {
         this.renewing = null;
       });

@@ -102,6 +102,7 @@ export async function startService(c: Container): Promise<RunningService> {
       config: c.config.reconcile,
       logger: c.logger.child({ component: 'loop' }),
       clock: c.clock,
+      changes: c.driver.changes, // a write on any replica wakes the leader (PostgreSQL LISTEN/NOTIFY)
     });
     const reconcileLoop = loop;
     elector = new LeaderElector({

@@ -105,8 +105,9 @@ describe('one writer per database', () => {
     });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/pid 7 on host old-pod/);
-    // Missed its renewals (2 s left): a crashed pod; the new serve waits it out and starts.
-    writeLease(s.db, { name: 'service', pid: 7, host: 'old-pod', expiresInMs: 2_000 });
+    // Missed its renewals (6 s left, well under 2/3 of the 30 s ttl): a crashed pod; the new serve waits it out and
+    // starts. (2 s left was flaky on a loaded machine: the lease could expire before serve had even started.)
+    writeLease(s.db, { name: 'service', pid: 7, host: 'old-pod', expiresInMs: 6_000 });
     const next = await startServe({ DATABASE_PATH: s.db, LOG_LEVEL: 'warn' });
     expect(next.stderr()).toMatch(/stopped renewing it; waiting for it to expire/);
     next.child.kill('SIGTERM');

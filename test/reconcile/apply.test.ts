@@ -93,6 +93,42 @@ describe('applyActions', () => {
     expect(airflow.peekUser('z')).toBeDefined();
   });
 
+  test('ownership is recorded before the create (the intent) and dropped when Airflow refuses; kept when no answer came', async () => {
+    const airflow = new MemoryAirflowClient({ users: [airflowUser('taken', ['Viewer'])] });
+    const state = new MemoryReconcileState<RunReport>();
+    const ownedDuringCreate: string[][] = [];
+    const watch = airflow.createUser.bind(airflow);
+    airflow.createUser = async (u) => {
+      ownedDuringCreate.push((await state.owned()).map((o) => o.username));
+      return watch(u);
+    };
+    airflow.failNext(new AirflowError('server', 'injected 500', 500));
+    airflow.failNext(new AirflowError('unreachable', 'socket hang up'));
+    const deps = { airflow, state, audit: new MemoryAuditLog(), clock: new ManualClock(), concurrency: 1 };
+    const outcomes = await applyActions([create('refused'), create('lost'), create('taken'), create('fine')], deps);
+    expect(outcomes.map((o) => ['username' in o.action ? o.action.username : '', o.ok, o.errorKind])).toEqual([
+      ['refused', false, 'server'],
+      ['lost', false, 'unreachable'],
+      ['taken', false, 'conflict'],
+      ['fine', true, undefined],
+    ]);
+    expect(ownedDuringCreate).toEqual([['refused'], ['lost'], ['lost', 'taken'], ['fine', 'lost']]);
+    // A 5xx and a 409 are answers: nothing of ours exists, so no ownership; "taken" stays someone else's account.
+    expect((await state.owned()).map((o) => [o.username, o.how])).toEqual([['fine', 'created'], ['lost', 'created']]);
+  });
+
+  test('once the run lock may have passed to another process (signal aborted), no further action is attempted', async () => {
+    const airflow = new MemoryAirflowClient();
+    const lock = new AbortController();
+    const deps = { airflow, state: new MemoryReconcileState<RunReport>(), audit: new MemoryAuditLog(), clock: new ManualClock(), concurrency: 1, signal: lock.signal };
+    const outcomes = await applyActions([create('a'), create('b'), create('c')], deps, (done) => {
+      if (done === 1) lock.abort(new Error('the reconcile lease was taken by another process'));
+    });
+    expect(outcomes.map((o) => [o.ok, o.transient])).toEqual([[true, undefined], [false, true], [false, true]]);
+    expect(outcomes[1].error).toBe('not attempted: the reconcile lease was taken by another process');
+    expect(airflow.log.filter((l) => l.startsWith('createUser'))).toEqual(['createUser a']);
+  });
+
   test('random passwords are 32 random bytes, base64url', () => {
     const a = randomPassword();
     expect(Buffer.from(a, 'base64url')).toHaveLength(32);

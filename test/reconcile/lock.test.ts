@@ -75,4 +75,22 @@ describe('Reconciler with a cross-process lock', () => {
     expect(next.result).toBe('nothing-to-do');
     expect(w.airflow.log.filter((l) => l.startsWith('createUser')).length).toBe(writesBefore);
   });
+
+  test("a lock whose signal aborts (it may have passed to another process) stops the run's apply step: nothing more is written", async () => {
+    const w = world();
+    const ids: string[] = [];
+    for (const u of ['a', 'b', 'c']) ids.push((await w.store.createUser({ userName: u, active: true, emails: [{ value: `${u}@x.io`, primary: true }], name: { givenName: u, familyName: 'X' } }, ctx)).id);
+    await w.store.createGroup({ displayName: 'eng' }, ids, ctx);
+    const lost = new AbortController();
+    lost.abort(new Error('the reconcile lease was taken by another process'));
+    const r = new Reconciler({
+      store: w.store, airflow: w.airflow, state: w.state, audit: new MemoryAuditLog(), clock: new ManualClock(), logger: silentLogger(),
+      config: configSchema.parse({ airflow: { apiUser: 'svc' }, roles: { mappings: [{ group: 'eng', roles: ['User'] }] } }),
+      lock: { acquire: async () => ({ release: async () => undefined, signal: lost.signal }) },
+    });
+    const report = await r.runOnce({ trigger: 'change' });
+    expect(report).toMatchObject({ result: 'partial', transient: true });
+    expect(report.outcomes.map((o) => o.error)).toEqual(Array(3).fill('not attempted: the reconcile lease was taken by another process'));
+    expect(w.airflow.log.filter((l) => l.startsWith('createUser'))).toEqual([]);
+  });
 });

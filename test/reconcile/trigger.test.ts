@@ -9,6 +9,7 @@ import { ReconcileLoop, type LoopDeps } from '../../src/reconcile/trigger';
 import type { RunReport, RunResult } from '../../src/reconcile/types';
 import { MemoryAuditLog } from '../../src/store/memory-audit';
 import { MemoryIdentityStore } from '../../src/store/memory-identity';
+import { LocalChangeFeed } from '../../src/store/change-feed';
 
 const ctx = { actor: 'test' };
 /** The contract-tested in-memory store; touch() is a real SCIM write, so it lands in the journal. */
@@ -107,6 +108,34 @@ afterEach(async () => {
 
 describe('ReconcileLoop (fake timers)', () => {
   fakeTimers();
+  test('the change feed wakes the loop without waiting for a poll; a wake-up without a new change runs nothing; stop() unsubscribes', async () => {
+    const store = new SlowStore();
+    const feed = new LocalChangeFeed();
+    const rec = new ScriptedReconciler();
+    const loop = makeLoop(rec, store, { changes: feed, pollInterval: 3_600_000 }); // the poll would take an hour
+    loop.start();
+    await advance(1);
+    const readsAtStart = store.reads;
+    await store.touch();
+    feed.emit(await store.latestSeq()); // PostgreSQL: the notification carries the seq, no journal read needed
+    await advance(40); // the debounce (30 ms)
+    expect(rec.runs.map((r) => r.trigger)).toEqual(['change']);
+    expect(store.reads).toBe(readsAtStart + 1); // only the test's own latestSeq() above
+    feed.emit(await store.latestSeq()); // the same seq again (a duplicate) and a lease transaction (no seq): no run
+    feed.emit();
+    await advance(100);
+    expect(rec.runs).toHaveLength(1);
+    await store.touch();
+    feed.emit(); // a reconnect: the loop reads the journal itself and finds the change
+    await advance(40);
+    expect(rec.runs).toHaveLength(2);
+    await loop.stop();
+    await store.touch();
+    feed.emit(await store.latestSeq());
+    await advance(100);
+    expect(rec.runs).toHaveLength(2);
+  });
+
   test('a burst of journal changes is coalesced into one run after a quiet debounce', async () => {
     const store = new Store();
     const rec = new ScriptedReconciler();

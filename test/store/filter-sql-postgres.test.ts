@@ -17,6 +17,9 @@ import { freshSchema, type FreshSchema } from '../support/postgres';
 class Recording implements SqlDriver {
   readonly dialect = 'postgres' as const;
   readonly describe = 'recording';
+  get changes() {
+    return this.db.changes;
+  }
   reads: { sql: string; params: readonly unknown[] }[] = [];
   constructor(private readonly db: PgDriver) {}
   all<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {

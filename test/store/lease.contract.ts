@@ -4,11 +4,11 @@ const owner = (id: string, pid = 100): LeaseOwner => ({ id, pid, host: 'host-a',
 const at = (s: number) => new Date(Date.parse('2026-01-01T00:00:00Z') + s * 1000);
 
 /** The behaviour every LeaseStore must share (STYLE habit 1). */
-export function runLeaseStoreContract(name: string, make: () => LeaseStore): void {
+export function runLeaseStoreContract(name: string, make: () => LeaseStore | Promise<LeaseStore>): void {
   describe(`LeaseStore contract: ${name}`, () => {
     let s: LeaseStore;
-    beforeEach(() => {
-      s = make();
+    beforeEach(async () => {
+      s = await make();
     });
 
     test('a free lease is taken; a second owner is refused and told who holds it', async () => {
@@ -51,6 +51,18 @@ export function runLeaseStoreContract(name: string, make: () => LeaseStore): voi
       await s.tryAcquire('reconcile', owner('a', 100), 30_000, at(0));
       expect((await s.tryAcquire('reconcile', owner('b', 200), 30_000, at(1), (h) => h.pid === 999)).ok).toBe(false);
       expect(await s.tryAcquire('reconcile', owner('b', 200), 30_000, at(1), (h) => h.pid === 100)).toMatchObject({ ok: true, lease: { id: 'b' } });
+    });
+
+    test('of several owners racing for a free (or expired) lease, exactly one wins', async () => {
+      for (const start of [0, 60]) {
+        const racers = Array.from({ length: 8 }, (_, i) => owner(`r${start}-${i}`, 300 + i));
+        const results = await Promise.all(racers.map((o) => s.tryAcquire('leader', o, 30_000, at(start))));
+        const winners = results.filter((r) => r.ok);
+        expect(winners).toHaveLength(1);
+        const id = winners[0].ok ? winners[0].lease.id : '';
+        expect(results.filter((r) => !r.ok).every((r) => !r.ok && r.holder.id === id)).toBe(true);
+        expect((await s.holder('leader', at(start)))?.id).toBe(id);
+      }
     });
   });
 }

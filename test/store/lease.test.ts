@@ -107,4 +107,41 @@ describe('HeldLease renewal (fake timers)', () => {
     expect(lost.map((h) => h?.id)).toEqual(['other']);
     expect(store.renewals).toBe(1); // the timer stopped
   });
+
+  test('the signal: taken over aborts it at once', async () => {
+    const store = new FlakyLeaseStore();
+    const lease = await HeldLease.acquire('reconcile', 'run', opts(store));
+    await store.tryAcquire('reconcile', { id: 'other', pid: 1, host: 'elsewhere', purpose: 'run' }, 30_000, new Date(Date.now() + 10_000));
+    expect(lease.signal.aborted).toBe(false);
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(lease.signal.aborted).toBe(true);
+    expect((lease.signal.reason as Error).message).toMatch(/the reconcile lease was taken by another process/);
+  });
+
+  test('the signal: one failed renewal leaves it alone; failures until the last confirmed renewal is ttl/2 old abort it', async () => {
+    const store = new FlakyLeaseStore();
+    const lease = await HeldLease.acquire('reconcile', 'run', opts(store)); // ttl 3 s, renewals every 1 s
+    await jest.advanceTimersByTimeAsync(1000); // confirmed at 1 s
+    store.failing = true;
+    await jest.advanceTimersByTimeAsync(1000); // 2 s: 1 s since the last confirmation
+    expect(lease.signal.aborted).toBe(false);
+    await jest.advanceTimersByTimeAsync(1000); // 3 s: 2 s > ttl/2, the lease may expire before the next renewal
+    expect(lease.signal.aborted).toBe(true);
+    expect((lease.signal.reason as Error).message).toMatch(/could not be renewed/);
+    await lease.release();
+  });
+
+  test('the signal: a renewal that hangs aborts it when the deadline passes, not when the database answers', async () => {
+    const store = new FlakyLeaseStore();
+    let letGo!: () => void;
+    const lease = await HeldLease.acquire('reconcile', 'run', opts(store));
+    store.hold = new Promise((r) => (letGo = r));
+    await jest.advanceTimersByTimeAsync(1000); // this renewal hangs
+    expect(lease.signal.aborted).toBe(false);
+    await jest.advanceTimersByTimeAsync(1000); // 2 s since the acquire: past ttl/2
+    expect(lease.signal.aborted).toBe(true);
+    store.hold = null;
+    letGo();
+    await lease.release();
+  });
 });

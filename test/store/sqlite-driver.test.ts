@@ -40,6 +40,23 @@ describe('SqliteDriver', () => {
     expect((await d.all<{ k: string }>('SELECT k FROM t ORDER BY k')).map((r) => r.k)).toEqual(['a', 'b', 'c']);
   });
 
+  test('its change feed (this process only) fires after a journal transaction commits, not for others or for a rollback', async () => {
+    let heard = 0;
+    const unsubscribe = d.changes.subscribe(() => heard++);
+    await d.transaction((tx) => tx.run("INSERT INTO t VALUES ('plain', 1)"));
+    expect(heard).toBe(0);
+    await expect(d.transaction(async (tx) => {
+      await tx.run("INSERT INTO t VALUES ('gone', 1)");
+      throw new Error('rolled back');
+    }, { journal: true })).rejects.toThrow('rolled back');
+    expect(heard).toBe(0);
+    await Promise.all(['j1', 'j2'].map((k) => d.transaction((tx) => tx.run('INSERT INTO t VALUES (?, 1)', [k]), { journal: true })));
+    expect(heard).toBe(1); // one group commit, one wake-up
+    unsubscribe();
+    await d.transaction((tx) => tx.run("INSERT INTO t VALUES ('j3', 1)"), { journal: true });
+    expect(heard).toBe(1);
+  });
+
   test('a lone failing transaction rolls back and rethrows', async () => {
     await expect(
       d.transaction(async (tx) => {

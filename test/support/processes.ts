@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -51,12 +51,29 @@ export interface Served {
   exited: Promise<number | null>;
 }
 
-/** Starts `airflow-scim serve` and waits for /healthz. */
-export async function startServe(env: Record<string, string>): Promise<Served> {
+let ownHostnames: boolean | undefined;
+
+/**
+ * Whether a child can be given a host name of its own (`unshare --uts`: root, or unprivileged user namespaces):
+ * then replicas on this machine look like pods on different nodes, and a dead one is told only by its lease's ttl.
+ */
+export function canUseOwnHostname(): boolean {
+  ownHostnames ??= spawnSync('unshare', ['--uts', 'sh', '-c', 'hostname replica-probe'], { stdio: 'ignore' }).status === 0;
+  return ownHostnames;
+}
+
+/**
+ * Starts `airflow-scim serve` and waits for /healthz. With opts.hostname (see canUseOwnHostname) the process runs in
+ * a UTS namespace of its own under that host name; its pid is still the node process's (unshare and sh exec it).
+ */
+export async function startServe(env: Record<string, string>, opts: { hostname?: string } = {}): Promise<Served> {
   requireDist('src/cli/main.js');
   const port = await freePort();
   const metricsPort = await freePort();
-  const child = spawn(process.execPath, [CLI, 'serve'], {
+  const [cmd, args] = opts.hostname
+    ? ['unshare', ['--uts', 'sh', '-c', 'hostname "$0" && exec "$@"', opts.hostname, process.execPath, CLI, 'serve']]
+    : [process.execPath, [CLI, 'serve']];
+  const child = spawn(cmd, args, {
     env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), METRICS_PORT: String(metricsPort), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -74,7 +91,10 @@ export async function startServe(env: Record<string, string>): Promise<Served> {
       /* not up yet */
     }
     if (child.exitCode !== null) throw new Error(`serve exited with ${child.exitCode}: ${err}`);
-    if (Date.now() > until) throw new Error(`serve did not answer /healthz within 20 s: ${err}`);
+    if (Date.now() > until) {
+      child.kill('SIGKILL'); // never left running behind a failed test
+      throw new Error(`serve did not answer /healthz within 20 s: ${err}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   return { child, port, metricsPort, base, stderr: () => err, exited };

@@ -4,6 +4,8 @@
  * pg-driver.ts wraps node-postgres. Statements use '?' placeholders; the PostgreSQL driver numbers them ($1, $2…).
  * Values: strings, numbers, null (booleans are stored as 0/1 integers in both databases).
  */
+import type { ChangeFeed } from '../change-feed';
+
 export type Dialect = 'sqlite' | 'postgres';
 
 export interface SqlExecutor {
@@ -28,6 +30,8 @@ export interface SqlDriver extends SqlExecutor {
   readonly dialect: Dialect;
   /** For messages: the file, or the PostgreSQL URL without its password. */
   readonly describe: string;
+  /** Wakes subscribers after journal commits (change-feed.ts): this process's on SQLite, every replica's on PostgreSQL. */
+  readonly changes: ChangeFeed;
   /**
    * Runs fn in one transaction: its statements commit together or not at all; fn throwing rolls back and rethrows.
    * Inside fn use only tx, never the driver (the SQLite driver has one connection and would deadlock).

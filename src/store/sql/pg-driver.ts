@@ -11,10 +11,14 @@ import type { Dialect, SqlDriver, SqlExecutor, TransactionOptions } from './driv
 import { advisoryLockKey, checkSchemaName, connect, createPool, DEFAULT_SCHEMA, parsePgUrl, type PgTarget, type PoolOptions } from './pg-connection';
 import { migratePostgres, PG_MIGRATIONS } from './pg-migrations';
 import { numberPlaceholders } from './pg-placeholders';
+import { PgChangeFeed, type PgChangeFeedOptions } from './pg-change-feed';
+import type { Logger } from '../../logger';
 
 export class PgDriver implements SqlDriver {
   readonly dialect: Dialect = 'postgres';
   readonly describe: string;
+  /** LISTEN/NOTIFY on the journal (pg-change-feed.ts): a connection of its own while anyone subscribes. */
+  readonly changes: PgChangeFeed;
   private readonly journalKey: string;
   private closed = false;
 
@@ -22,10 +26,12 @@ export class PgDriver implements SqlDriver {
     private readonly pool: pg.Pool,
     private readonly target: PgTarget,
     readonly schema: string,
+    feed: PgChangeFeedOptions = {},
   ) {
     checkSchemaName(schema);
     this.describe = target.describe;
     this.journalKey = advisoryLockKey('journal', schema);
+    this.changes = new PgChangeFeed(target, schema, feed);
   }
 
   async all<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
@@ -75,6 +81,7 @@ export class PgDriver implements SqlDriver {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.changes.close();
     await this.pool.end();
   }
 
@@ -100,7 +107,7 @@ export class PgDriver implements SqlDriver {
 }
 
 /** Opens a pool on url, creates the schema if missing and migrates it (migratePostgres), then hands the driver over. */
-export async function openPostgres(url: string, opts: PoolOptions & { schema?: string } = {}): Promise<PgDriver> {
+export async function openPostgres(url: string, opts: PoolOptions & { schema?: string; logger?: Logger } = {}): Promise<PgDriver> {
   const schema = opts.schema ?? DEFAULT_SCHEMA;
   checkSchemaName(schema);
   const target = parsePgUrl(url);
@@ -112,7 +119,7 @@ export async function openPostgres(url: string, opts: PoolOptions & { schema?: s
     } finally {
       client.release(true); // a connection of its own, closed: nothing of the migration's session outlives it
     }
-    return new PgDriver(pool, target, schema);
+    return new PgDriver(pool, target, schema, { logger: opts.logger });
   } catch (e) {
     await pool.end().catch(() => undefined);
     throw e;

@@ -153,6 +153,20 @@ export const PG_MIGRATIONS: readonly string[] = [
     expires_at  TEXT COLLATE "C" NOT NULL
   );
   `,
+  // 2: every journal row notifies the schema's channel with its seq, delivered at COMMIT to the replica that
+  // LISTENs (the reconcile leader, pg-change-feed.ts), so a change stored by any replica wakes it at once. The
+  // channel is left(schema, 55) || '_changes' (changeChannel() in pg-change-feed.ts): within 63 characters.
+  `
+  CREATE FUNCTION notify_change() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+    BEGIN
+      PERFORM pg_notify(left(TG_TABLE_SCHEMA, 55) || '_changes', NEW.seq::text);
+      RETURN NULL;
+    END
+    $$;
+  CREATE TRIGGER changes_notify AFTER INSERT ON changes FOR EACH ROW EXECUTE FUNCTION notify_change();
+  `,
 ];
 
 /**

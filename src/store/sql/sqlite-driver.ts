@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type { Db } from '../database';
 import { MIGRATIONS } from '../migrations';
 import type { SqlDriver, SqlExecutor, TransactionOptions } from './driver';
+import { LocalChangeFeed } from '../change-feed';
 
 interface Job {
   fn: (tx: SqlExecutor) => Promise<unknown>;
@@ -24,6 +25,8 @@ const STATEMENT_CACHE = 512;
  */
 export class SqliteDriver implements SqlDriver {
   readonly dialect = 'sqlite' as const;
+  /** In this process only: other processes on the file are seen by the reconcile loop's journal poll. */
+  readonly changes = new LocalChangeFeed();
   private readonly statements = new Map<string, Database.Statement>();
   private readonly queue: Job[] = [];
   private busy = false;
@@ -141,6 +144,7 @@ export class SqliteDriver implements SqlDriver {
       if (o.ok) j.resolve(o.value);
       else j.reject(o.error);
     });
+    if (group.some((j, i) => j.opts.journal && outcomes[i].ok)) this.changes.emit();
   }
 
   schemaVersion(): Promise<{ current: number; expected: number }> {
@@ -150,6 +154,7 @@ export class SqliteDriver implements SqlDriver {
   async close(): Promise<void> {
     await this.outside(() => undefined);
     drivers.delete(this.db);
+    await this.changes.close();
     if (this.db.open) this.db.close();
   }
 }
