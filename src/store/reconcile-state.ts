@@ -36,7 +36,7 @@ export type DeprovisionKind = 'deprovision' | 'admin-removal' | 'role-removal';
 
 /**
  * The reconciler's own memory: ownership, the deprovision events the safety window counts, run history and a few
- * keyed values ('blocked': the held verdict as JSON; 'lastSuccess': {at, seq} of the last clean run).
+ * keyed JSON values (each read and written only through its typed accessor in reconcile/state-keys.ts).
  * Implementations: sqlite-reconcile-state.ts and memory-reconcile-state.ts, both run through
  * test/reconcile/state.contract.ts. The run record is the reconciler's (RunReport); the store keeps it whole.
  */
