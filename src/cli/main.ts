@@ -16,6 +16,7 @@ import { buildAccessReport } from '../server/access-report';
 import { ownershipMap } from '../reconcile/state';
 import { TokenExistsError } from '../store/token-types';
 import { describeHolder } from '../store/lease-types';
+import { isFailedResult } from '../store/reconcile-state';
 import { LeaseHeldError } from '../server/process-lease';
 import { ListenError } from '../server/listen';
 import { forcedVersionMismatch } from '../server/version-check';
@@ -426,7 +427,7 @@ async function nameVersionMismatch(c: Container, report: RunReport): Promise<voi
 
 /** Exit code of a run; see EXIT and DETAILED_EXIT. */
 export function reconcileExit(r: RunReport, detailed: boolean): number {
-  if (r.result === 'failed' || r.result === 'partial') return EXIT.error;
+  if (isFailedResult(r.result)) return EXIT.error;
   if (detailed) return r.verdict.blocked ? DETAILED_EXIT.blocked : planCounts(r).total > 0 ? DETAILED_EXIT.changes : DETAILED_EXIT.noChanges;
   return r.result === 'blocked' ? EXIT.blocked : EXIT.ok;
 }

@@ -12,22 +12,20 @@ import { changedUsernames, restrictDesired } from './scope';
 import { checkSafety, heldKey, isRisky, riskyUser } from './safety';
 import { ownershipMap, type ReconcileState } from './state';
 import { blockedKey, collisionsKey, heldDecisionsKey, lastSuccessKey, pendingChanges } from './state-keys';
-import type { RunOrigin } from '../store/reconcile-state';
-import { DRIFT_KINDS, type Action, type ActionKind, type ActionOutcome, type DesiredRole, type DesiredState, type Drift, type Plan, type RunReport, type RunResult, type SafetyVerdict } from './types';
+import { isFailedResult, type RunOrigin, type RunResult } from '../store/reconcile-state';
+import { DRIFT_KINDS, type Action, type ActionKind, type ActionOutcome, type DesiredRole, type DesiredState, type DriftKind, type Plan, type RunReport, type SafetyVerdict } from './types';
 
 /** Optional metric hooks; the composition root wires them to prom-client. */
 export interface ReconcileMetrics {
   onRun?(report: RunReport): void;
   onAction?(kind: ActionKind, ok: boolean): void;
   /** Once per run for every drift kind, with its count (0 included, so gauges reset). */
-  onDrift?(kind: Drift['kind'], count: number): void;
+  onDrift?(kind: DriftKind, count: number): void;
   /** Seconds from the oldest SCIM change not yet reconciled to the clean run that applied it. */
   onLag?(seconds: number): void;
   /** SCIM changes (journal entries) not yet covered by a clean run. */
   onPending?(count: number): void;
 }
-
-export { DRIFT_KINDS } from './types';
 
 export type ReconcilerConfig = Pick<Config, 'airflow' | 'roles' | 'deprovision' | 'safety'>;
 
@@ -359,7 +357,7 @@ export class Reconciler {
       ...(report.verdict.blocked ? { blocked: report.verdict.blocked.reason } : {}),
       ...(report.error ? { error: report.error } : {}),
     };
-    const level = report.result === 'failed' || report.result === 'partial' || report.result === 'blocked' ? 'warn' : 'info';
+    const level = isFailedResult(report.result) || report.result === 'blocked' ? 'warn' : 'info';
     logger.log(level, 'reconcile run', line);
     if (report.dryRun) return; // dry runs change nothing, so they move no metric
     for (const o of report.outcomes) metrics?.onAction?.(o.action.kind, o.ok);

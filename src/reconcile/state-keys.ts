@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { createLogger, type Logger } from '../logger';
 import type { IdentityStore } from '../store/types';
 import type { ReconcileState } from './state';
+import type { SafetyVerdict } from './types';
 
 /**
  * The reconciler's keyed values (ReconcileState getKv/setKv), each with one typed accessor: the only code that reads
@@ -55,6 +56,8 @@ const blockedSchema = z.object({
 });
 /** The held verdict while the safety limits hold changes back (status, /readyz, `airflow-scim held`). */
 export type BlockedView = z.output<typeof blockedSchema>;
+// The schema keeps every field of the safety verdict's block: a field added there and not here fails to compile.
+const _blockedKeepsVerdict = (b: BlockedView): NonNullable<SafetyVerdict['blocked']> => b;
 export const blockedKey = stateKey('blocked', blockedSchema);
 
 /** {at, seq} of the last run that applied everything it was allowed to; seq is absent in rows from before it. */

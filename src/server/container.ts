@@ -1,4 +1,4 @@
-import type { RunReport } from '../reconcile/types';
+import type { DriftKind, RunReport } from '../reconcile/types';
 import { createAirflowClient } from '../airflow/detect';
 import type { AirflowClient } from '../airflow/types';
 import type { Config } from '../config/schema';
@@ -146,12 +146,12 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
 /** Adapts the reconciler's hooks to Prometheus metrics. */
 function reconcileHooks(metrics: Metrics) {
   return {
-    onRun: (report: { result: string; started: string; finished: string }) => {
+    onRun: (report: Pick<RunReport, 'result' | 'started' | 'finished'>) => {
       // Blocked, pending and last success come from the database at scrape time (setStateSource above).
       metrics.runFinished(report.result, (Date.parse(report.finished) - Date.parse(report.started)) / 1000, new Date(report.finished));
     },
     onAction: (kind: string, ok: boolean) => metrics.action(kind, ok),
-    onDrift: (kind: string, n: number) => metrics.drift(kind, n),
+    onDrift: (kind: DriftKind, n: number) => metrics.drift(kind, n),
     onLag: (seconds: number) => metrics.lag(seconds),
   };
 }

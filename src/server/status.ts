@@ -1,7 +1,7 @@
 import type { AirflowClient } from '../airflow/types';
 import type { ReconcileState } from '../reconcile/state';
 import type { RunReport } from '../reconcile/types';
-import { runOrigin, type RunOrigin } from '../store/reconcile-state';
+import { isFailedResult, runOrigin, type RunOrigin, type RunResult } from '../store/reconcile-state';
 import type { SqlDriver } from '../store/sql/driver';
 import type { TokenStore } from '../store/token-types';
 import { describeHolder, type LeaseStore } from '../store/lease-types';
@@ -40,7 +40,7 @@ export interface ServiceStatus {
 }
 
 export interface RunSummary {
-  result: string;
+  result: RunResult;
   trigger: string;
   origin: RunOrigin;
   started: string;
@@ -117,7 +117,7 @@ export async function serviceStatus(
   else if (blocked)
     reconcile = { ok: false, detail: `BLOCKED: ${blocked.held.length} deprovision(s) held by the safety limits (${blocked.reason}); if intended: airflow-scim reconcile --allow-mass-deprovision` };
   else if (!lastRun) reconcile = { ok: true, detail: 'no run yet' };
-  else if (lastRun.result === 'failed' || lastRun.result === 'partial')
+  else if (isFailedResult(lastRun.result))
     reconcile = { ok: false, detail: `last run ${lastRun.result} at ${lastRun.finished} (${runOrigin(lastRun)}, ${lastRun.trigger}): ${lastRun.error ?? 'see the log'}` };
   else reconcile = { ok: true, detail: `last run ${lastRun.result} at ${lastRun.finished} (${runOrigin(lastRun)}, ${lastRun.trigger})` };
   return {

@@ -6,7 +6,8 @@ import { silentLogger } from '../../src/logger';
 import { MemoryReconcileState } from '../../src/store/memory-reconcile-state';
 import { Reconciler, type RunOptions } from '../../src/reconcile/reconciler';
 import { ReconcileLoop, type LoopDeps } from '../../src/reconcile/trigger';
-import type { RunReport, RunResult } from '../../src/reconcile/types';
+import type { RunReport } from '../../src/reconcile/types';
+import type { RunResult } from '../../src/store/reconcile-state';
 import { MemoryAuditLog } from '../../src/store/memory-audit';
 import { MemoryIdentityStore } from '../../src/store/memory-identity';
 
