@@ -1,7 +1,8 @@
 import { listen } from './server/listen';
 import http from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { DRIFT_KINDS } from './reconcile/types';
+import { DRIFT_KINDS, type DriftKind } from './reconcile/types';
+import { RUN_RESULTS, type RunResult } from './store/reconcile-state';
 
 /**
  * Every Prometheus metric of the service, defined in one place.
@@ -10,7 +11,6 @@ import { DRIFT_KINDS } from './reconcile/types';
  * so tests can create as many as they like. Label values are bounded: SCIM resource names, HTTP methods,
  * status codes, action kinds, drift kinds, fixed reasons and Airflow endpoint *templates* (never ids or usernames).
  */
-export type RunOutcome = 'applied' | 'nothing-to-do' | 'blocked' | 'failed' | 'partial' | 'planned';
 
 /** Seconds buckets for request latency: 1ms .. 10s. */
 const REQUEST_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -83,7 +83,7 @@ export class Metrics {
     });
     this.reconcileRuns = new Counter({
       name: 'reconcile_runs_total',
-      help: 'Finished reconcile runs, by result (applied, nothing-to-do, blocked, failed, partial, planned).',
+      help: `Finished reconcile runs, by result (${RUN_RESULTS.join(', ')}).`,
       labelNames: ['result'],
       registers,
     });
@@ -170,7 +170,7 @@ export class Metrics {
   }
 
   /** A finished reconcile run. 'applied' and 'nothing-to-do' also set the last-success timestamp. */
-  runFinished(result: RunOutcome | (string & {}), seconds: number, at: Date = new Date()): void {
+  runFinished(result: RunResult, seconds: number, at: Date = new Date()): void {
     this.reconcileRuns.inc({ result });
     this.reconcileRunDuration.observe({ result }, seconds);
     if (result === 'applied' || result === 'nothing-to-do') this.lastSuccess(at);
@@ -182,14 +182,14 @@ export class Metrics {
   }
 
   /** n drift items of one kind found by the current run: adds to the counter and sets the last-run gauge. */
-  drift(kind: string, n: number): void {
+  drift(kind: DriftKind, n: number): void {
     if (n > 0) this.reconcileDrift.inc({ kind }, n);
     this.reconcileDriftLastRun.set({ kind }, n);
   }
 
   /** Sets the last-run drift gauge for every kind at once; kinds not given are set to 0. */
-  driftFound(counts: Record<string, number>, allKinds: readonly string[] = DRIFT_KINDS): void {
-    for (const kind of new Set([...allKinds, ...Object.keys(counts)])) this.drift(kind, counts[kind] ?? 0);
+  driftFound(counts: Partial<Record<DriftKind, number>>): void {
+    for (const kind of DRIFT_KINDS) this.drift(kind, counts[kind] ?? 0);
   }
 
   /** Seconds from a SCIM change to its Airflow change. */

@@ -164,7 +164,7 @@ async function tutorial(d: TutorialDeps): Promise<void> {
   for (const id of extraIds) await scim('PATCH', `/Users/${id}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', value: { active: false } }] });
   out(`  the IdP deactivates ${extra.join(', ')} at once (an assignment mistake?)`);
   await settled(c);
-  const held = await serviceStatus({ driver: c.driver, tokenStore: c.tokenStore, store: c.store, state: c.state, airflow: c.airflow }, { probeAirflow: false });
+  const held = await serviceStatus({ driver: c.driver, tokenStore: c.tokenStore, store: c.store, state: c.state, airflow: c.airflow, logger: c.logger }, { probeAirflow: false });
   out(`\nsafety.maxDeprovisions is 2 per hour and one was used in phase 2, so every deprovision is held back.`);
   out(`status says: reconcile ${held.checks.reconcile.ok ? 'ok' : 'PROBLEM'}: ${held.checks.reconcile.detail}`);
   out(`/metrics says: reconcile_blocked ${/^reconcile_blocked (\S+)$/m.exec(await c.metrics.text())?.[1]}`);

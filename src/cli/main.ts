@@ -16,13 +16,14 @@ import { buildAccessReport } from '../server/access-report';
 import { ownershipMap } from '../reconcile/state';
 import { TokenExistsError } from '../store/token-types';
 import { describeHolder } from '../store/lease-types';
+import { isFailedResult } from '../store/reconcile-state';
 import { LeaseHeldError } from '../server/process-lease';
 import { ListenError } from '../server/listen';
 import { forcedVersionMismatch } from '../server/version-check';
 import { DatabasePathError } from '../store/database-path';
 import { formatReport, planCounts, table } from './format';
 import { runDemo } from './demo';
-import { blockedView, heldDecisions, saveHeldDecisions } from '../reconcile/view';
+import { blockedKey, heldDecisionsKey } from '../reconcile/state-keys';
 import { CliError, openCli } from './context';
 import { auditForUser, groupRows, userRows, withNames } from './inspect';
 import { duration, port, positiveInt } from './options';
@@ -218,7 +219,7 @@ export function buildProgram(): Command {
     .action(async (opts) => {
       const c = await openCli(opts, { readOnly: true });
       const s = await serviceStatus(
-        { driver: c.driver, tokenStore: c.tokenStore, leases: c.leases, store: c.store, state: c.state, airflow: c.airflow },
+        { driver: c.driver, tokenStore: c.tokenStore, leases: c.leases, store: c.store, state: c.state, airflow: c.airflow, logger: c.logger },
         { probeAirflow: opts.probe, diagnose: () => forcedVersionMismatch(c.config.airflow, c.logger) },
       );
       await c.close();
@@ -272,8 +273,8 @@ export function buildProgram(): Command {
     .addOption(configOption())
     .action(async (opts) => {
       const c = await openCli(opts, { readOnly: true });
-      const b = await blockedView(c.state);
-      const decisions = await heldDecisions(c.state);
+      const b = await blockedKey.read(c.state, c.logger);
+      const decisions = (await heldDecisionsKey.read(c.state, c.logger)) ?? {};
       await c.close();
       const rows = Object.entries(b?.heldChanges ?? {}).map(([user, h]) => ({ user, change: h.change, decision: decisions[user]?.key === h.key ? decisions[user].decision : 'undecided' }));
       if (opts.json) return void process.stdout.write(JSON.stringify({ reason: b?.reason ?? null, held: rows }, null, 2) + '\n');
@@ -292,8 +293,8 @@ export function buildProgram(): Command {
       .action(async (users: string[], opts) => {
         const c = await openCli(opts);
         try {
-          const b = await blockedView(c.state);
-          const decisions = await heldDecisions(c.state);
+          const b = await blockedKey.read(c.state, c.logger);
+          const decisions = (await heldDecisionsKey.read(c.state, c.logger)) ?? {};
           const by = operator();
           const at = c.clock.now().toISOString();
           for (const u of users) {
@@ -302,7 +303,7 @@ export function buildProgram(): Command {
             decisions[u.toLowerCase()] = { decision, key: h.key, by, at };
             await c.audit.record({ at, source: 'admin', actor: 'cli', subject: u, action: `held-${decision}`, outcome: 'success', detail: { by, change: h.change } });
           }
-          await saveHeldDecisions(c.state, decisions);
+          await heldDecisionsKey.write(c.state, decisions);
           process.stdout.write(
             `${decision === 'approve' ? 'Approved' : 'Rejected'} ${users.length} held change(s) as ${by}; ` +
               `${decision === 'approve' ? 'they apply at the next reconcile run' : 'the next runs leave these users as they are'} ("airflow-scim reconcile" runs one now).\n`,
@@ -426,7 +427,7 @@ async function nameVersionMismatch(c: Container, report: RunReport): Promise<voi
 
 /** Exit code of a run; see EXIT and DETAILED_EXIT. */
 export function reconcileExit(r: RunReport, detailed: boolean): number {
-  if (r.result === 'failed' || r.result === 'partial') return EXIT.error;
+  if (isFailedResult(r.result)) return EXIT.error;
   if (detailed) return r.verdict.blocked ? DETAILED_EXIT.blocked : planCounts(r).total > 0 ? DETAILED_EXIT.changes : DETAILED_EXIT.noChanges;
   return r.result === 'blocked' ? EXIT.blocked : EXIT.ok;
 }

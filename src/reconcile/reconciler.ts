@@ -11,23 +11,21 @@ import { advanceObserved } from './advance';
 import { changedUsernames, restrictDesired } from './scope';
 import { checkSafety, heldKey, isRisky, riskyUser } from './safety';
 import { ownershipMap, type ReconcileState } from './state';
-import { heldDecisions, KV_BLOCKED, KV_LAST_SUCCESS, pendingChanges, saveHeldDecisions } from './view';
-import type { RunOrigin } from '../store/reconcile-state';
-import { DRIFT_KINDS, type Action, type ActionKind, type ActionOutcome, type DesiredRole, type DesiredState, type Drift, type Plan, type RunReport, type RunResult, type SafetyVerdict } from './types';
+import { blockedKey, collisionsKey, heldDecisionsKey, lastSuccessKey, pendingChanges } from './state-keys';
+import { isFailedResult, type RunOrigin, type RunResult } from '../store/reconcile-state';
+import { DRIFT_KINDS, type Action, type ActionKind, type ActionOutcome, type DesiredRole, type DesiredState, type DriftKind, type Plan, type RunReport, type SafetyVerdict } from './types';
 
 /** Optional metric hooks; the composition root wires them to prom-client. */
 export interface ReconcileMetrics {
   onRun?(report: RunReport): void;
   onAction?(kind: ActionKind, ok: boolean): void;
   /** Once per run for every drift kind, with its count (0 included, so gauges reset). */
-  onDrift?(kind: Drift['kind'], count: number): void;
+  onDrift?(kind: DriftKind, count: number): void;
   /** Seconds from the oldest SCIM change not yet reconciled to the clean run that applied it. */
   onLag?(seconds: number): void;
   /** SCIM changes (journal entries) not yet covered by a clean run. */
   onPending?(count: number): void;
 }
-
-export { DRIFT_KINDS } from './types';
 
 export type ReconcilerConfig = Pick<Config, 'airflow' | 'roles' | 'deprovision' | 'safety'>;
 
@@ -66,10 +64,6 @@ export interface RunOptions {
   trigger: RunReport['trigger'];
   onProgress?: ProgressFn;
 }
-
-export { KV_BLOCKED, KV_LAST_SUCCESS } from './view';
-/** The username collisions of the last run, so each is audited when it starts, not on every run. */
-export const KV_COLLISIONS = 'collisions';
 
 const EMPTY_PLAN: Plan = { actions: [], drift: [], unchanged: 0, managedUsers: 0 };
 const EMPTY_VERDICT: SafetyVerdict = { allowed: [], held: [], blocked: null };
@@ -149,7 +143,7 @@ export class Reconciler {
   }
 
   private async run(opts: RunOptions, signal?: AbortSignal): Promise<RunReport> {
-    const { store, airflow, state, config, clock } = this.deps;
+    const { store, airflow, state, config, clock, logger } = this.deps;
     const dryRun = opts.dryRun === true;
     const started = clock.now();
     let seq = 0;
@@ -209,7 +203,7 @@ export class Reconciler {
       }
       const windowUsers = new Set(await state.deprovisionedSince(new Date(started.getTime() - config.safety.window)));
       // Decisions on held changes count only for the very change they were made on (heldKey).
-      const stored = await heldDecisions(state);
+      const stored = (await heldDecisionsKey.read(state, logger)) ?? {};
       const decisions = new Map<string, 'approve' | 'reject'>();
       for (const a of planned.actions.filter(isRisky)) {
         const d = stored[riskyUser(a)];
@@ -284,39 +278,37 @@ export class Reconciler {
    * time of the oldest change after the previous one; a blocked run does not count, so held changes keep lagging.
    */
   private async recordSuccess(seq: number, blocked: boolean): Promise<void> {
-    const { state, store, clock, metrics } = this.deps;
+    const { state, store, clock, metrics, logger } = this.deps;
     if (blocked) return;
-    const previous = await state.getKv(KV_LAST_SUCCESS);
-    const prevSeq = previous ? ((JSON.parse(previous) as { seq?: number }).seq ?? 0) : 0;
+    const prevSeq = (await lastSuccessKey.read(state, logger))?.seq ?? 0;
     const now = clock.now();
     if (seq > prevSeq) {
       const [oldest] = await store.changesSince(prevSeq, 1);
       if (oldest && oldest.seq <= seq) metrics?.onLag?.(Math.max(0, (now.getTime() - Date.parse(oldest.at)) / 1000));
     }
-    await state.setKv(KV_LAST_SUCCESS, JSON.stringify({ at: now.toISOString(), seq: Math.max(seq, prevSeq) }));
+    await lastSuccessKey.write(state, { at: now.toISOString(), seq: Math.max(seq, prevSeq) });
   }
 
   /** Audits each username collision once, when it appears (plan drift and metric report it on every run). */
   private async recordCollisions(p: Plan, at: Date): Promise<void> {
-    const { state, audit } = this.deps;
+    const { state, audit, logger } = this.deps;
     const now = p.drift.flatMap((d) => (d.kind === 'username-collision' ? [d] : []));
     const key = (d: { username: string; scimUserIds: string[] }) => `${d.username.toLowerCase()} ${d.scimUserIds.join(' ')}`;
-    const before = new Set(JSON.parse((await state.getKv(KV_COLLISIONS)) ?? '[]') as string[]);
+    const before = new Set((await collisionsKey.read(state, logger)) ?? []);
     for (const d of now) {
       if (before.has(key(d))) continue;
       await audit.record({ at: at.toISOString(), source: 'airflow', actor: 'reconciler', subject: d.username, action: 'username-collision', outcome: 'failure', detail: { scimUserIds: d.scimUserIds, note: d.note } });
     }
-    await state.setKv(KV_COLLISIONS, now.length ? JSON.stringify(now.map(key)) : null);
+    await collisionsKey.write(state, now.map(key));
   }
 
-  /** Keeps the held verdict in kv for /readyz and the CLI; audits a block when it starts or changes. */
   /**
    * An approval is used once its change applied; a rejection lasts while the same change is proposed. When the
    * IdP state changes (another change, or none), the decision is dropped and the limits decide again.
    */
   private async pruneDecisions(planned: Plan, outcomes: ActionOutcome[]): Promise<void> {
-    const { state } = this.deps;
-    const stored = await heldDecisions(state);
+    const { state, logger } = this.deps;
+    const stored = (await heldDecisionsKey.read(state, logger)) ?? {};
     if (Object.keys(stored).length === 0) return;
     const current = new Map(planned.actions.filter(isRisky).map((a) => [riskyUser(a), heldKey(a)]));
     const applied = new Set(outcomes.filter((o) => o.ok && isRisky(o.action)).map((o) => riskyUser(o.action)));
@@ -326,22 +318,22 @@ export class Reconciler {
       if (d.decision === 'approve' && applied.has(user)) continue;
       kept[user] = d;
     }
-    await saveHeldDecisions(state, kept);
+    await heldDecisionsKey.write(state, kept);
   }
 
+  /** Keeps the held verdict in kv for /readyz and the CLI; audits a block when it starts or changes. */
   private async recordVerdict(verdict: SafetyVerdict, at: Date): Promise<void> {
-    const { state, audit } = this.deps;
+    const { state, audit, logger } = this.deps;
+    const previous = await blockedKey.read(state, logger);
     if (!verdict.blocked) {
-      if ((await state.getKv(KV_BLOCKED)) !== undefined) this.deps.onBlockChange?.({ kind: 'released' });
-      await state.setKv(KV_BLOCKED, null);
+      if (previous) this.deps.onBlockChange?.({ kind: 'released' });
+      await blockedKey.write(state, undefined);
       return;
     }
     const held = verdict.held.map((a) => ('username' in a ? a.username : a.role));
     const heldChanges = Object.fromEntries(verdict.held.map((a) => [riskyUser(a), { key: heldKey(a), change: describeHeld(a) }]));
-    const previous = await state.getKv(KV_BLOCKED);
-    const heldBefore = previous ? (JSON.parse(previous) as { held?: string[] }).held : undefined;
-    await state.setKv(KV_BLOCKED, JSON.stringify({ at: at.toISOString(), ...verdict.blocked, held, heldChanges }));
-    if (JSON.stringify(heldBefore) !== JSON.stringify(held)) {
+    await blockedKey.write(state, { at: at.toISOString(), ...verdict.blocked, held, heldChanges });
+    if (JSON.stringify(previous?.held) !== JSON.stringify(held)) {
       this.deps.onBlockChange?.({ kind: 'blocked', reason: verdict.blocked.reason, held });
       await audit.record({ at: at.toISOString(), source: 'airflow', actor: 'reconciler', action: 'blocked', outcome: 'failure', detail: { ...verdict.blocked, held } });
     }
@@ -369,14 +361,14 @@ export class Reconciler {
       ...(report.verdict.blocked ? { blocked: report.verdict.blocked.reason } : {}),
       ...(report.error ? { error: report.error } : {}),
     };
-    const level = report.result === 'failed' || report.result === 'partial' || report.result === 'blocked' ? 'warn' : 'info';
+    const level = isFailedResult(report.result) || report.result === 'blocked' ? 'warn' : 'info';
     logger.log(level, 'reconcile run', line);
     if (report.dryRun) return; // dry runs change nothing, so they move no metric
     for (const o of report.outcomes) metrics?.onAction?.(o.action.kind, o.ok);
     if (report.result !== 'failed') {
       for (const kind of DRIFT_KINDS) metrics?.onDrift?.(kind, report.plan.drift.filter((d) => d.kind === kind).length);
     }
-    if (metrics?.onPending) metrics.onPending(await pendingChanges(this.deps.store, this.deps.state));
+    if (metrics?.onPending) metrics.onPending(await pendingChanges(this.deps.store, this.deps.state, logger));
     metrics?.onRun?.(report);
   }
 }

@@ -1,4 +1,4 @@
-import type { RunOrigin } from '../store/reconcile-state';
+import type { RunOrigin, RunResult } from '../store/reconcile-state';
 import type { Permission } from '../airflow/types';
 
 /** Why a user gets a role: which group, through which mapping rule. */
@@ -64,7 +64,13 @@ export type Action =
 
 export type ActionKind = Action['kind'];
 
-/** Things the plan saw and will not (or cannot) fix: reported, never applied. */
+/** Every drift kind, in report order (metrics export each, zeros included). */
+export const DRIFT_KINDS = [
+  'extra-permissions', 'email-clash', 'unknown-role', 'unavailable-role', 'protected', 'unowned', 'username-collision', 'awaiting-login',
+] as const;
+export type DriftKind = (typeof DRIFT_KINDS)[number];
+
+/** Things the plan saw and will not (or cannot) fix: reported, never applied. One variant per DriftKind. */
 export type Drift =
   | { kind: 'extra-permissions'; role: string; permissions: Permission[]; note: string }
   | { kind: 'email-clash'; username: string; email: string; holder: string; note: string }
@@ -78,10 +84,9 @@ export type Drift =
   /** airflow.createUsers false: the account appears at the user's first SSO login, then gets its roles. */
   | { kind: 'awaiting-login'; username: string; note: string };
 
-/** Every drift kind, in report order (metrics export each, zeros included). */
-export const DRIFT_KINDS = [
-  'extra-permissions', 'email-clash', 'unknown-role', 'unavailable-role', 'protected', 'unowned', 'username-collision', 'awaiting-login',
-] as const satisfies ReadonlyArray<Drift['kind']>;
+// The union and DRIFT_KINDS name the same kinds, checked both ways: a kind missing from the list would get no metric.
+type SameKinds = [Exclude<Drift['kind'], DriftKind>, Exclude<DriftKind, Drift['kind']>] extends [never, never] ? true : false;
+const _driftKindsMatch: SameKinds = true;
 
 export interface Plan {
   actions: Action[];
@@ -100,8 +105,6 @@ export interface SafetyVerdict {
   declined?: Action[];
   blocked: null | { reason: string; deprovisions: number; windowCount: number; limit: number; percentLimit: number };
 }
-
-export type RunResult = 'applied' | 'nothing-to-do' | 'blocked' | 'failed' | 'partial' | 'planned';
 
 export interface ActionOutcome {
   action: Action;

@@ -1,4 +1,4 @@
-import type { RunReport } from '../reconcile/types';
+import type { DriftKind, RunReport } from '../reconcile/types';
 import { createAirflowClient } from '../airflow/detect';
 import type { AirflowClient } from '../airflow/types';
 import type { Config } from '../config/schema';
@@ -24,7 +24,7 @@ import type { LeaseRecord, LeaseStore } from '../store/lease-types';
 import { SqlLeaseStore } from '../store/sql/leases';
 import { HeldLease, RUN_TTL_MS } from './process-lease';
 import type { RunOrigin } from '../store/reconcile-state';
-import { blockedView, lastSuccess, pendingChanges } from '../reconcile/view';
+import { blockedKey, lastSuccessKey, pendingChanges } from '../reconcile/state-keys';
 
 /** Everything the service and the CLI need, built in one place (STYLE habit 11: the composition root). */
 export interface Container {
@@ -87,12 +87,12 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   const notifier = hook.url ? new WebhookNotifier({ url: hook.url, timeoutMs: hook.timeout, retries: hook.retries, logger }) : undefined;
   // Gauges that describe the database, not this process, are read at scrape time: a CLI run shows at once.
   metrics.setStateSource(async () => {
-    const last = await lastSuccess(state);
+    const last = await lastSuccessKey.read(state, logger);
     const at = clock.now().toISOString();
     const activeTokens = (await tokens.list()).filter((t) => t.status === 'active' && t.expiresAt && t.expiresAt > at);
     return {
-      pending: airflowConfigured ? await pendingChanges(store, state) : 0,
-      blocked: (await blockedView(state)) !== undefined,
+      pending: airflowConfigured ? await pendingChanges(store, state, logger) : 0,
+      blocked: (await blockedKey.read(state, logger)) !== undefined,
       lastSuccessAt: last ? new Date(last.at) : undefined,
       tokens: activeTokens.map((t) => ({ name: t.name, expiresAt: t.expiresAt })),
     };
@@ -147,12 +147,12 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
 /** Adapts the reconciler's hooks to Prometheus metrics. */
 function reconcileHooks(metrics: Metrics) {
   return {
-    onRun: (report: { result: string; started: string; finished: string }) => {
+    onRun: (report: Pick<RunReport, 'result' | 'started' | 'finished'>) => {
       // Blocked, pending and last success come from the database at scrape time (setStateSource above).
       metrics.runFinished(report.result, (Date.parse(report.finished) - Date.parse(report.started)) / 1000, new Date(report.finished));
     },
     onAction: (kind: string, ok: boolean) => metrics.action(kind, ok),
-    onDrift: (kind: string, n: number) => metrics.drift(kind, n),
+    onDrift: (kind: DriftKind, n: number) => metrics.drift(kind, n),
     onLag: (seconds: number) => metrics.lag(seconds),
   };
 }

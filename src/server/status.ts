@@ -1,13 +1,14 @@
 import type { AirflowClient } from '../airflow/types';
 import type { ReconcileState } from '../reconcile/state';
 import type { RunReport } from '../reconcile/types';
-import { runOrigin, type RunOrigin } from '../store/reconcile-state';
+import { isFailedResult, runOrigin, type RunOrigin, type RunResult } from '../store/reconcile-state';
 import type { SqlDriver } from '../store/sql/driver';
 import type { TokenStore } from '../store/token-types';
 import { describeHolder, type LeaseStore } from '../store/lease-types';
 import { tokenWarnings } from '../scim/tokens';
-import { blockedView, pendingChanges as pendingChanges_ } from '../reconcile/view';
+import { blockedKey, pendingChanges as pendingChanges_ } from '../reconcile/state-keys';
 import type { IdentityStore } from '../store/types';
+import type { Logger } from '../logger';
 
 export interface Check {
   ok: boolean;
@@ -27,7 +28,7 @@ export interface ServiceStatus {
   lastRun?: RunSummary;
   /** The latest one-off CLI run, whatever its result (a failed one is reported here, not as the service's problem). */
   lastCliRun?: RunSummary;
-  /** pendingChanges() in view.ts: the same number /metrics exports as reconcile_pending_changes. */
+  /** pendingChanges() in state-keys.ts: the same number /metrics exports as reconcile_pending_changes. */
   pendingChanges: number;
   blocked?: unknown;
   /** Airflow usernames nobody is given (plan drift username-collision of the last run), naming the SCIM users. */
@@ -39,7 +40,7 @@ export interface ServiceStatus {
 }
 
 export interface RunSummary {
-  result: string;
+  result: RunResult;
   trigger: string;
   origin: RunOrigin;
   started: string;
@@ -64,6 +65,8 @@ export interface StatusDeps {
   store: IdentityStore;
   state: ReconcileState;
   airflow: AirflowClient | null;
+  /** Where a corrupt reconcile state value is reported (state-keys.ts); absent: stderr. */
+  logger?: Pick<Logger, 'warn'>;
 }
 
 /** One answer for both /readyz and `airflow-scim status`, so they agree on what is wrong. */
@@ -103,8 +106,8 @@ export async function serviceStatus(
   const cliOk = await attempt(() => deps.state.lastRun({ origin: 'cli', ok: true }));
   // A one-off CLI run that failed is the operator's to see (lastCliRun), not the service's state.
   const lastRun = cliOk && (!serviceRun || (cliOk.id ?? 0) > (serviceRun.id ?? 0)) ? cliOk : serviceRun;
-  const blocked = await attempt(() => blockedView(deps.state));
-  const pendingChanges = deps.airflow ? ((await attempt(() => pendingChanges_(deps.store, deps.state))) ?? 0) : 0;
+  const blocked = await attempt(() => blockedKey.read(deps.state, deps.logger));
+  const pendingChanges = deps.airflow ? ((await attempt(() => pendingChanges_(deps.store, deps.state, deps.logger))) ?? 0) : 0;
   const tokens = (await attempt(() => deps.tokenStore.list())) ?? [];
   const warnings = tokenWarnings(tokens, new Date());
   const leader = deps.leases ? await attempt(() => deps.leases!.holder('leader', new Date())) : undefined;
@@ -114,7 +117,7 @@ export async function serviceStatus(
   else if (blocked)
     reconcile = { ok: false, detail: `BLOCKED: ${blocked.held.length} deprovision(s) held by the safety limits (${blocked.reason}); if intended: airflow-scim reconcile --allow-mass-deprovision` };
   else if (!lastRun) reconcile = { ok: true, detail: 'no run yet' };
-  else if (lastRun.result === 'failed' || lastRun.result === 'partial')
+  else if (isFailedResult(lastRun.result))
     reconcile = { ok: false, detail: `last run ${lastRun.result} at ${lastRun.finished} (${runOrigin(lastRun)}, ${lastRun.trigger}): ${lastRun.error ?? 'see the log'}` };
   else reconcile = { ok: true, detail: `last run ${lastRun.result} at ${lastRun.finished} (${runOrigin(lastRun)}, ${lastRun.trigger})` };
   return {

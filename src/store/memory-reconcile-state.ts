@@ -1,4 +1,4 @@
-import { runOrigin, type DeprovisionKind, type LastRunQuery, type OwnershipRecord, type ReconcileState, type StoredRun } from './reconcile-state';
+import { isFailedResult, runOrigin, type DeprovisionKind, type LastRunQuery, type OwnershipRecord, type ReconcileState, type StoredRun } from './reconcile-state';
 
 /** In-memory ReconcileState for tests and dry tooling; same contract as SqlReconcileState. */
 export class MemoryReconcileState<R extends StoredRun = StoredRun> implements ReconcileState<R> {
@@ -45,7 +45,7 @@ export class MemoryReconcileState<R extends StoredRun = StoredRun> implements Re
   async lastRun(opts: LastRunQuery = {}): Promise<R | undefined> {
     for (let i = this.runs.length - 1; i >= 0; i--) {
       const r = this.runs[i];
-      if ((opts.includeDryRun || !r.dryRun) && (!opts.origin || runOrigin(r) === opts.origin) && (!opts.ok || (r.result !== 'failed' && r.result !== 'partial'))) return structuredClone(r);
+      if ((opts.includeDryRun || !r.dryRun) && (!opts.origin || runOrigin(r) === opts.origin) && (!opts.ok || !isFailedResult(r.result))) return structuredClone(r);
     }
     return undefined;
   }

@@ -6,6 +6,14 @@
 /** Which process ran a reconcile: the service's loop or a one-off CLI command. */
 export type RunOrigin = 'service' | 'cli';
 
+/** How a reconcile run ends (the reconciler's RunReport.result); 'planned' is a dry run's. */
+export const RUN_RESULTS = ['applied', 'nothing-to-do', 'blocked', 'failed', 'partial', 'planned'] as const;
+export type RunResult = (typeof RUN_RESULTS)[number];
+
+/** Runs that did not apply everything they were allowed to: status reports them, lastRun({ ok: true }) skips them. */
+export const FAILED_RESULTS = ['failed', 'partial'] as const satisfies readonly RunResult[];
+export const isFailedResult = (r: RunResult): boolean => (FAILED_RESULTS as readonly RunResult[]).includes(r);
+
 /** What the store reads of a run record (the reconciler's RunReport has these and more). */
 export interface StoredRun {
   id?: number;
@@ -15,7 +23,7 @@ export interface StoredRun {
   dryRun: boolean;
   started: string;
   finished: string;
-  result: string;
+  result: RunResult;
   seq: number;
   error?: string;
 }
@@ -36,7 +44,7 @@ export type DeprovisionKind = 'deprovision' | 'admin-removal' | 'role-removal';
 
 /**
  * The reconciler's own memory: ownership, the deprovision events the safety window counts, run history and a few
- * keyed values ('blocked': the held verdict as JSON; 'lastSuccess': {at, seq} of the last clean run).
+ * keyed JSON values (each read and written only through its typed accessor in reconcile/state-keys.ts).
  * Implementations: sqlite-reconcile-state.ts and memory-reconcile-state.ts, both run through
  * test/reconcile/state.contract.ts. The run record is the reconciler's (RunReport); the store keeps it whole.
  */

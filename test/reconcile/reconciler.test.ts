@@ -6,8 +6,8 @@ import { configSchema, type ConfigInput } from '../../src/config/schema';
 import { ManualClock } from '../../src/core/clock';
 import { silentLogger } from '../../src/logger';
 import { MemoryReconcileState } from '../../src/store/memory-reconcile-state';
-import { blockedView, heldDecisions, saveHeldDecisions } from '../../src/reconcile/view';
-import { KV_BLOCKED, KV_LAST_SUCCESS, Reconciler, type BlockEvent, type ReconcileMetrics, type ReconcilerDeps } from '../../src/reconcile/reconciler';
+import { blockedKey, heldDecisionsKey, lastSuccessKey } from '../../src/reconcile/state-keys';
+import { Reconciler, type BlockEvent, type ReconcileMetrics, type ReconcilerDeps } from '../../src/reconcile/reconciler';
 import { MemoryAuditLog } from '../../src/store/memory-audit';
 import { MemoryIdentityStore } from '../../src/store/memory-identity';
 import type { IdentityStore } from '../../src/store/types';
@@ -114,7 +114,7 @@ describe('Reconciler.runOnce', () => {
     expect(await t.audit.query({ source: 'airflow', subject: 'alice' })).toEqual([
       expect.objectContaining({ actor: 'reconciler', action: 'create-user', outcome: 'success', detail: expect.objectContaining({ after: expect.objectContaining({ roles: ['User'] }) }) }),
     ]);
-    expect(JSON.parse((await t.state.getKv(KV_LAST_SUCCESS))!)).toMatchObject({ seq: await t.store.latestSeq() });
+    expect(await lastSuccessKey.read(t.state)).toMatchObject({ seq: await t.store.latestSeq() });
     expect(t.seen.lag).toHaveLength(1);
 
     const r2 = await t.reconciler.runOnce({ trigger: 'schedule' });
@@ -151,7 +151,7 @@ describe('Reconciler.runOnce', () => {
     expect(r.outcomes.map((o) => o.action.kind)).toEqual(['create-user']);
     expect(t.airflow.peekUser('newbie')?.roles).toEqual(['Op']);
     expect(t.airflow.peekUser('u1')?.roles).toEqual(['User']);
-    expect(JSON.parse((await t.state.getKv(KV_BLOCKED))!)).toMatchObject({ deprovisions: 3, limit: 2, held: ['u1', 'u2', 'u3'] });
+    expect(await blockedKey.read(t.state)).toMatchObject({ deprovisions: 3, limit: 2, held: ['u1', 'u2', 'u3'] });
 
     await t.reconciler.runOnce({ trigger: 'schedule' });
     const blockedAudits = (await t.audit.query({ source: 'airflow' })).filter((e) => e.action === 'blocked');
@@ -160,7 +160,7 @@ describe('Reconciler.runOnce', () => {
     const forced = await t.reconciler.runOnce({ trigger: 'cli', allowMassDeprovision: true });
     expect(forced.result).toBe('applied');
     expect(t.airflow.peekUser('u1')?.roles).toEqual([]);
-    expect(await t.state.getKv(KV_BLOCKED)).toBeUndefined();
+    expect(await blockedKey.read(t.state)).toBeUndefined();
     expect(await t.state.countDeprovisionsSince(new Date(0))).toBe(3);
   });
 
@@ -170,12 +170,12 @@ describe('Reconciler.runOnce', () => {
     await t.reconciler.runOnce({ trigger: 'startup' });
     for (const id of [u1!, u2!, u3!, u4!]) await t.deactivate(id);
     expect((await t.reconciler.runOnce({ trigger: 'change' })).result).toBe('blocked');
-    const blocked = (await blockedView(t.state))!;
+    const blocked = (await blockedKey.read(t.state))!;
     expect(Object.keys(blocked.heldChanges ?? {})).toEqual(['u1', 'u2', 'u3', 'u4']);
     expect(blocked.heldChanges?.['u1']?.change).toMatch(/^strip roles \[User\]/);
     // What `airflow-scim held approve u1` and `held reject u2` record.
     const at = new Date().toISOString();
-    await saveHeldDecisions(t.state, {
+    await heldDecisionsKey.write(t.state, {
       u1: { decision: 'approve', key: blocked.heldChanges!['u1']!.key, by: 'ops', at },
       u2: { decision: 'reject', key: blocked.heldChanges!['u2']!.key, by: 'ops', at },
     });
@@ -188,12 +188,12 @@ describe('Reconciler.runOnce', () => {
     expect(next.verdict.held.map((a) => 'username' in a && a.username)).toEqual(['u3', 'u4']);
     // The approval is used up; the rejection stays while the same change is proposed.
     await t.reconciler.runOnce({ trigger: 'schedule' });
-    expect(Object.keys(await heldDecisions(t.state))).toEqual(['u2']);
+    expect(Object.keys((await heldDecisionsKey.read(t.state)) ?? {})).toEqual(['u2']);
     expect(t.airflow.peekUser('u2')?.roles).toEqual(['User']);
     // The IdP changes again (u2 back, then gone): the rejection no longer applies, the limits decide again.
     await t.store.updateUser(u2!, (u) => ({ ...u.data, active: true }), { actor: 'test' });
     await t.reconciler.runOnce({ trigger: 'schedule' });
-    expect(await heldDecisions(t.state)).toEqual({});
+    expect(await heldDecisionsKey.read(t.state)).toBeUndefined(); // the last decision dropped: the key is deleted
     await t.deactivate(u2!);
     const again = await t.reconciler.runOnce({ trigger: 'schedule' });
     expect(again.verdict.held.map((a) => 'username' in a && a.username).sort()).toEqual(['u2', 'u3', 'u4']);
@@ -240,7 +240,7 @@ describe('Reconciler.runOnce', () => {
     // A partial run says why, in the report the log line, status and the CLI show.
     expect(r.error).toBe('1 of 3 action(s) failed; first: create-user bob: 500 creating bob');
     expect(await t.audit.query({ subject: 'bob', source: 'airflow' })).toEqual([expect.objectContaining({ outcome: 'failure', detail: { error: '500 creating bob' } })]);
-    expect(await t.state.getKv(KV_LAST_SUCCESS)).toBeUndefined();
+    expect(await lastSuccessKey.read(t.state)).toBeUndefined();
 
     t.airflow.failCreate.clear();
     const again = await t.reconciler.runOnce({ trigger: 'schedule' });

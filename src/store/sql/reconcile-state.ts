@@ -1,4 +1,4 @@
-import type { DeprovisionKind, LastRunQuery, OwnershipRecord, ReconcileState, StoredRun } from '../reconcile-state';
+import { FAILED_RESULTS, type DeprovisionKind, type LastRunQuery, type OwnershipRecord, type ReconcileState, type StoredRun } from '../reconcile-state';
 import { dialects, type SqlDialect } from './dialect';
 import type { SqlDriver } from './driver';
 
@@ -77,7 +77,7 @@ export class SqlReconcileState<R extends StoredRun = StoredRun> implements Recon
     if (!opts.includeDryRun) where.push('dry_run = 0');
     if (opts.origin === 'service') where.push("trigger <> 'cli'");
     if (opts.origin === 'cli') where.push("trigger = 'cli'");
-    if (opts.ok) where.push("result NOT IN ('failed', 'partial')");
+    if (opts.ok) where.push(`result NOT IN (${FAILED_RESULTS.map((r) => `'${r}'`).join(', ')})`);
     const row = await this.db.get<{ id: number; summary: string }>(`SELECT id, summary FROM reconcile_runs WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT 1`);
     return row ? { ...(JSON.parse(row.summary) as R), id: Number(row.id) } : undefined;
   }
