@@ -38,12 +38,13 @@ const patchBodyArb = fc.oneof(
   scimish.obj,
 );
 
-describe('never a 5xx (fast-check)', () => {
+// On the SQL stores, where a value could reach a database error: SQLite and PostgreSQL.
+describe.each(['sqlite', 'postgres'] as const)('never a 5xx (fast-check; %s store)', (backend) => {
   let t: TestApp;
   let userId: string;
   let groupId: string;
   beforeAll(async () => {
-    t = await buildTestApp({ backend: 'sqlite' });
+    t = await buildTestApp({ backend });
     userId = await createUser(t, 'prop-user', { displayName: 'P' });
     groupId = await createGroup(t, 'prop-group', [userId]);
   });
