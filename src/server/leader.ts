@@ -7,7 +7,7 @@ import { holderIsDead, markHeldHere } from './process-lease';
 
 const STOPPING = 'stopping';
 
-/** Leader lease lifetime: a leader that dies (kill -9, a lost node) is replaced within ttl + retry, under 15 s. */
+/** Leader lease lifetime: a leader that dies (kill -9, a lost node) is replaced within ttl + retry (11 s), under 15 s. */
 export const LEADER_TTL_MS = 10_000;
 
 export interface ElectorOptions {
@@ -15,7 +15,7 @@ export interface ElectorOptions {
   clock: Clock;
   logger: Logger;
   ttlMs?: number;
-  /** How often a follower asks and a leader renews; default ttl/3. */
+  /** How often a follower asks and a leader renews; default ttl/10 (1 s: one short transaction per replica). */
   retryMs?: number;
   /** Holders known to be gone (default holderIsDead: a dead pid on this host). */
   isDead?: (holder: LeaseRecord) => boolean;
@@ -32,10 +32,10 @@ export interface ElectorOptions {
 /**
  * One reconciling replica among many (the 'leader' lease in the shared database). Every replica serves SCIM; only
  * the leader runs the reconcile loop. A follower asks every retry period; the leader renews as often, so a leader
- * that dies is replaced once its lease expires (ttl) plus at most one retry period.
+ * that dies is replaced once its lease expires (ttl) plus at most one retry period (10 s + 1 s by default).
  *
  * A leader that cannot renew (the database fails or hangs) keeps leading only while its lease is certainly still
- * valid: once its last confirmed renewal is ttl - 1.5 retry periods old (two renewals missed; with the defaults,
+ * valid: once its last confirmed renewal is 2/3 of the ttl old (with the defaults, after six failed renewals and
  * 3.3 s before the lease could expire), it steps down, so onDeposed runs before any other replica can take over.
  * That margin is also the clock skew between replicas it tolerates (the lease's expiry is compared on other hosts).
  * A renewal answered "not yours" (another replica took it) steps down at once.
@@ -70,7 +70,7 @@ export class LeaderElector {
   }
 
   private get retry(): number {
-    return this.o.retryMs ?? Math.floor(this.ttl / 3);
+    return this.o.retryMs ?? Math.floor(this.ttl / 10);
   }
 
   /** One step now, then one every retry period (timers unref()'d). */
@@ -137,7 +137,7 @@ export class LeaderElector {
 
   /** Steps down when the lease may be gone before the next renewal could confirm it (class comment). */
   private expireIfDue(): void {
-    if (this.leader && this.o.clock.now().getTime() >= this.validUntil - 1.5 * this.retry) {
+    if (this.leader && this.o.clock.now().getTime() >= this.validUntil - Math.max(this.ttl / 3, 1.5 * this.retry)) {
       this.stepDown('the leader lease could not be renewed in time');
     }
   }

@@ -1,7 +1,8 @@
 /**
- * Leases: one writer per database across processes. 'service' is held by `serve` for its whole life; 'reconcile'
- * by whichever process (the service's loop or a CLI run) is reconciling. A lease names its holder (pid, host) and
- * expires unless renewed, so a crashed holder cannot block anyone for longer than the ttl.
+ * Leases: one writer per database across processes. 'service' is held by `serve` for its whole life (SQLite only);
+ * 'leader' by the one service replica that runs the reconcile loop (server/leader.ts); 'reconcile' by whichever
+ * process (the leader's loop or a CLI run) is reconciling now. A lease names its holder (pid, host) and expires
+ * unless renewed, so a crashed holder cannot block anyone for longer than the ttl.
  * Implementations: sqlite-lease.ts and memory-lease.ts, both run through test/store/lease.contract.ts.
  */
 export type LeaseName = 'service' | 'reconcile' | 'leader';
