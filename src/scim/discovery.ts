@@ -2,7 +2,7 @@ import { Router, type Request } from 'express';
 import { CORE_GROUP, CORE_USER, ENTERPRISE_USER, SCHEMAS, type SchemaDef } from '../core/schema';
 import { ScimError } from './errors';
 import { methodNotAllowed } from './method-not-allowed';
-import { urlBase, type ScimRouteDeps } from './route-kit';
+import { sendJson, urlBase, type ScimRouteDeps } from './route-kit';
 import { listResponse, type ScimResource } from './serialize';
 
 const SPC_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig';
@@ -71,7 +71,7 @@ export function discoveryRoutes(deps: ScimRouteDeps): Router {
   router
     .route('/ServiceProviderConfig')
     .get((req, res) => {
-      res.json(serviceProviderConfig(base(req), deps.config.scim.maxResults));
+      sendJson(res, 200, serviceProviderConfig(base(req), deps.config.scim.maxResults));
     })
     .all(methodNotAllowed('GET'));
 
@@ -79,7 +79,7 @@ export function discoveryRoutes(deps: ScimRouteDeps): Router {
     .route('/Schemas')
     .get((req, res) => {
       const all = SCHEMAS.map((s) => schemaResource(s, base(req)));
-      res.json(listResponse(all, all.length, 1));
+      sendJson(res, 200, listResponse(all, all.length, 1));
     })
     .all(methodNotAllowed('GET'));
 
@@ -89,7 +89,7 @@ export function discoveryRoutes(deps: ScimRouteDeps): Router {
       const urn = req.params.urn.toLowerCase();
       const s = SCHEMAS.find((x) => x.id.toLowerCase() === urn);
       if (!s) throw new ScimError(404, `schema ${req.params.urn} not found`);
-      res.json(schemaResource(s, base(req)));
+      sendJson(res, 200, schemaResource(s, base(req)));
     })
     .all(methodNotAllowed('GET'));
 
@@ -97,7 +97,7 @@ export function discoveryRoutes(deps: ScimRouteDeps): Router {
     .route('/ResourceTypes')
     .get((req, res) => {
       const all = resourceTypes(base(req));
-      res.json(listResponse(all, all.length, 1));
+      sendJson(res, 200, listResponse(all, all.length, 1));
     })
     .all(methodNotAllowed('GET'));
 
@@ -107,7 +107,7 @@ export function discoveryRoutes(deps: ScimRouteDeps): Router {
       const name = req.params.name.toLowerCase();
       const found = resourceTypes(base(req)).find((r) => String(r.id).toLowerCase() === name);
       if (!found) throw new ScimError(404, `resource type ${req.params.name} not found`);
-      res.json(found);
+      sendJson(res, 200, found);
     })
     .all(methodNotAllowed('GET'));
 

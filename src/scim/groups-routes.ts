@@ -12,6 +12,7 @@ import {
   notModified,
   paramsOf,
   rejectOtherId,
+  sendJson,
   sendResource,
   updateOptions,
   urlBase,
@@ -52,14 +53,14 @@ export function groupsRoutes(deps: ScimRouteDeps): Router {
   router
     .route('/.search')
     .post(async (req, res) => {
-      res.json(await listGroups(deps, req, parseListParams(searchBodyParams(req.body), ['Group'], limits)));
+      sendJson(res, 200, await listGroups(deps, req, parseListParams(searchBodyParams(req.body), ['Group'], limits)));
     })
     .all(methodNotAllowed('POST'));
 
   router
     .route('/')
     .get(async (req, res) => {
-      res.json(await listGroups(deps, req, parseListParams(paramsOf(req), ['Group'], limits)));
+      sendJson(res, 200, await listGroups(deps, req, parseListParams(paramsOf(req), ['Group'], limits)));
     })
     .post(async (req, res) => {
       const { data, memberIds } = normalizeGroup(bodyObject(req));

@@ -106,12 +106,24 @@ export function notModified(req: Request, version: number): boolean {
   return any || versions.includes(version);
 }
 
-/** One resource with its ETag (RFC 7644 §3.14) and, on create, Location (§3.3). */
+/**
+ * A SCIM JSON body (RFC 7644 §3.1, §8.1): serialised once and written as is, without Express's res.json (which
+ * re-parses the Content-Type to add a charset it already has, and hashes the body for an ETag that is off).
+ */
+export function sendJson(res: Response, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('Content-Type', SCIM_CONTENT_TYPE);
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
+}
+
+/** One resource with its ETag (RFC 7644 §3.14: W/"version", known from meta) and, on create, Location (§3.3). */
 export function sendResource(res: Response, status: number, body: ScimResource, opts: { created?: boolean } = {}): void {
   const meta = body.meta as { version?: string; location?: string } | undefined;
-  if (meta?.version) res.set('ETag', meta.version);
-  if (opts.created && meta?.location) res.set('Location', meta.location);
-  res.status(status).json(body);
+  if (meta?.version) res.setHeader('ETag', meta.version);
+  if (opts.created && meta?.location) res.setHeader('Location', meta.location);
+  sendJson(res, status, body);
 }
 
 export function notFound(resourceType: 'User' | 'Group', id: string): ScimError {
@@ -123,6 +135,6 @@ export function changed(deps: ScimRouteDeps, res: Response): void {
   try {
     deps.onChange?.();
   } catch (err) {
-    ((res.locals.logger as Logger | undefined) ?? deps.logger).error('onChange callback failed', { err: (err as Error).stack });
+    deps.logger.error('onChange callback failed', { requestId: res.locals.requestId, err: (err as Error).stack });
   }
 }

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import express, { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import { deeperThan, isUnstorable, unstorableAt } from '../core/json';
 import { MAX_JSON_DEPTH } from '../core/limits';
-import type { Logger } from '../logger';
 import { InvalidQueryError } from '../store/types';
 import { createAuthMiddleware } from './auth';
 import { discoveryRoutes } from './discovery';
@@ -10,7 +9,7 @@ import { ScimError, toScimError, unstorableValue } from './errors';
 import { groupsRoutes, listGroups } from './groups-routes';
 import { parseListParams, searchBodyParams } from './list-query';
 import { methodNotAllowed } from './method-not-allowed';
-import { SCIM_CONTENT_TYPE, type ScimRouteDeps } from './route-kit';
+import { SCIM_CONTENT_TYPE, sendJson, type ScimRouteDeps } from './route-kit';
 import { listResponse, type ScimResource } from './serialize';
 import type { TokenService } from './tokens';
 import { listUsers, usersRoutes } from './users-routes';
@@ -30,11 +29,13 @@ const JSON_MEDIA = /^application\/([a-z0-9.+-]+\+)?json$/;
 const RESOURCES = new Set(['Users', 'Groups', 'ServiceProviderConfig', 'Schemas', 'ResourceTypes', '.search']);
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
+const RESOURCE_LABELS = new Map([...RESOURCES].map((r) => [r.toLowerCase(), r]));
+
 /** Bounded metric label: the first path segment if it is one we serve. */
 function resourceLabel(path: string): string {
-  const seg = path.split('/')[1] ?? '';
-  const known = [...RESOURCES].find((r) => r.toLowerCase() === seg.toLowerCase());
-  return known ?? (seg === '' ? 'root' : 'other');
+  const end = path.indexOf('/', 1);
+  const seg = path.slice(1, end < 0 ? undefined : end);
+  return RESOURCE_LABELS.get(seg.toLowerCase()) ?? (seg === '' ? 'root' : 'other');
 }
 
 const hasBody = (req: Request) =>
@@ -135,14 +136,14 @@ async function auditFailure(deps: ScimRouterDeps, req: Request, res: Response, e
 function errorHandler(deps: ScimRouterDeps): ErrorRequestHandler {
   return (err, req, res, next) => {
     if (res.headersSent) return next(err);
-    const log = (res.locals.logger as Logger | undefined) ?? deps.logger;
     let scim = toScimError(err) ?? bodyError(err, deps.config.server.bodyLimit);
     if (!scim) {
       const requestId = String(res.locals.requestId);
-      log.error('unhandled error in SCIM request', { requestId, err: err instanceof Error ? err.stack : String(err) });
+      deps.logger.error('unhandled error in SCIM request', { requestId, err: err instanceof Error ? err.stack : String(err) });
       scim = new ScimError(500, `internal error; correlation id ${requestId}`);
     }
-    res.set(scim.headers).set('Content-Type', SCIM_CONTENT_TYPE).status(scim.status).json(scim.toBody());
+    res.set(scim.headers);
+    sendJson(res, scim.status, scim.toBody());
     // After the answer, as before; auditFailure logs its own failure, so it never rejects.
     void auditFailure(deps, req, res, scim);
   };
@@ -170,7 +171,7 @@ function rootSearch(deps: ScimRouterDeps): RequestHandler {
     if (users instanceof InvalidQueryError && groups instanceof InvalidQueryError) throw users;
     const groupsTotal = groups instanceof InvalidQueryError ? 0 : (groups.totalResults as number);
     const groupItems = groups instanceof InvalidQueryError ? [] : (groups.Resources as ScimResource[]);
-    res.json(listResponse([...userItems, ...groupItems].slice(0, count), usersTotal + groupsTotal, startIndex));
+    sendJson(res, 200, listResponse([...userItems, ...groupItems].slice(0, count), usersTotal + groupsTotal, startIndex));
   };
 }
 
@@ -183,7 +184,7 @@ export function createScimRouter(deps: ScimRouterDeps): Router {
   const limit = deps.config.server.bodyLimit;
 
   router.use((req, res, next) => {
-    res.set('Content-Type', SCIM_CONTENT_TYPE);
+    res.setHeader('Content-Type', SCIM_CONTENT_TYPE);
     res.locals.scimBase = req.baseUrl;
     res.locals.scimPath = req.path;
     if (res.locals.requestId === undefined) res.locals.requestId = randomUUID();

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../core/clock';
 import { TokenExistsError, type TokenRecord, type TokenStore } from '../store/token-types';
 
@@ -18,7 +18,8 @@ export interface CreatedToken {
 /** A stored token with its status (hash is the SHA-256 of a 256-bit secret; callers usually drop it). */
 export type TokenInfo = TokenRecord & { status: TokenStatus };
 
-const sha256 = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+/** One-shot digest (crypto.hash: no Hash object per request). */
+const sha256 = (s: string): Buffer => hash('sha256', s, 'buffer');
 
 /**
  * SCIM bearer tokens (RFC 6750 via RFC 7644 §2). Several may be active at once, so a rotation can overlap:
@@ -33,8 +34,9 @@ export class TokenService {
   /**
    * Every token record, read at most once per TOKEN_CACHE_MS; this process's own create/revoke drops it at once.
    * It holds the read itself, so requests arriving while it runs share one read; a failed read is not kept.
+   * Beside the records: their digests decoded once, so verify() allocates nothing per request.
    */
-  private cache?: { records: Promise<TokenRecord[]>; readAtMs: number };
+  private cache?: { tokens: Promise<CachedTokens>; readAtMs: number };
 
   constructor(
     private readonly store: TokenStore,
@@ -71,21 +73,21 @@ export class TokenService {
   }
 
   /**
-   * Constant-time check: the presented secret's digest is compared with timingSafeEqual against every active
-   * token and the bootstrap token, without stopping at the first match.
+   * Constant-time check: the presented secret's digest is compared with timingSafeEqual against every token that
+   * is active now and the bootstrap token, without stopping at the first match. Token records and their decoded
+   * digests come from memory (no database read per request); last-used is written at most once a minute.
    */
   async verify(presented: string): Promise<VerifyResult> {
-    const now = this.clock.now();
-    const at = now.toISOString();
+    const ms = this.clock.now().getTime();
     const digest = sha256(presented);
     let match: string | undefined;
-    const records = await this.records(now.getTime());
-    for (const rec of records.filter((r) => statusOf(r, at) === 'active')) {
-      if (equalDigest(digest, Buffer.from(rec.hash, 'hex')) && match === undefined) match = rec.name;
+    const { records, digests, untilMs } = await this.tokens(ms);
+    for (let i = 0; i < records.length; i++) {
+      if (timingSafeEqual(digest, digests[i]) && untilMs[i] > ms && match === undefined) match = records[i].name;
     }
-    const bootstrap = this.bootstrapHash !== null && equalDigest(digest, this.bootstrapHash);
+    const bootstrap = this.bootstrapHash !== null && timingSafeEqual(digest, this.bootstrapHash);
     if (match !== undefined) {
-      await this.touch(match, now.getTime(), at);
+      await this.touch(match, ms);
       return { name: match };
     }
     if (bootstrap) return { name: BOOTSTRAP_TOKEN_NAME };
@@ -97,28 +99,41 @@ export class TokenService {
     return { error: 'invalid' };
   }
 
-  /** Token records from memory, read again from the store once TOKEN_CACHE_MS has passed (no SQLite read per request). */
-  private records(ms: number): Promise<TokenRecord[]> {
+  /** Token records from memory, read again from the store once TOKEN_CACHE_MS has passed (no database read per request). */
+  private tokens(ms: number): Promise<CachedTokens> {
     if (!this.cache || ms - this.cache.readAtMs >= TOKEN_CACHE_MS || ms < this.cache.readAtMs) {
-      const cache = { records: this.store.list(), readAtMs: ms };
+      const cache = { tokens: this.store.list().then(decode), readAtMs: ms };
       this.cache = cache;
-      cache.records.catch(() => {
+      cache.tokens.catch(() => {
         if (this.cache === cache) this.cache = undefined; // the caller sees the error; the next request reads again
       });
     }
-    return this.cache.records;
+    return this.cache.tokens;
   }
 
-  private async touch(name: string, ms: number, at: string): Promise<void> {
+  private async touch(name: string, ms: number): Promise<void> {
     const last = this.lastTouch.get(name);
     if (last !== undefined && ms - last < TOUCH_INTERVAL_MS) return;
     this.lastTouch.set(name, ms);
-    await this.store.touch(name, at);
+    await this.store.touch(name, new Date(ms).toISOString());
   }
 }
 
-function equalDigest(a: Buffer, b: Buffer): boolean {
-  return a.length === b.length && timingSafeEqual(a, b);
+/** Token records, each SHA-256 digest as 32 bytes, and until when (epoch ms) each one authenticates. */
+interface CachedTokens {
+  records: TokenRecord[];
+  digests: Buffer[];
+  /** -Infinity when revoked or its stored hash is not a SHA-256; Infinity when it never expires. */
+  untilMs: number[];
+}
+
+function decode(records: TokenRecord[]): CachedTokens {
+  const digests = records.map((r) => Buffer.from(r.hash, 'hex'));
+  return {
+    records,
+    digests: digests.map((d) => (d.length === 32 ? d : Buffer.alloc(32))),
+    untilMs: records.map((r, i) => (r.revokedAt || digests[i].length !== 32 ? -Infinity : r.expiresAt ? Date.parse(r.expiresAt) : Infinity)),
+  };
 }
 
 function statusOf(rec: TokenRecord, now: string): TokenStatus {

@@ -10,6 +10,7 @@ import {
   notModified,
   paramsOf,
   rejectOtherId,
+  sendJson,
   sendResource,
   updateOptions,
   urlBase,
@@ -21,19 +22,10 @@ import {
 import { listResponse, userToScim, type GroupRef, type ScimResource, type UrlBase } from './serialize';
 import { methodNotAllowed } from './method-not-allowed';
 
-/** Serializes users for one response; group names are looked up once per response. */
+/** Serializes users for one response; a user's groups and their names come from one store read. */
 export function userSerializer(deps: ScimRouteDeps, url: UrlBase, projection: Projection) {
   const withGroups = wants(projection, 'User', 'groups');
-  const names = new Map<string, string | undefined>();
-  const groupsOf = async (userId: string): Promise<GroupRef[]> => {
-    const refs: GroupRef[] = [];
-    for (const gid of await deps.store.groupsOfUser(userId)) {
-      if (!names.has(gid)) names.set(gid, (await deps.store.getGroup(gid, { members: false }))?.data.displayName);
-      const display = names.get(gid);
-      refs.push(display === undefined ? { value: gid } : { value: gid, display });
-    }
-    return refs;
-  };
+  const groupsOf = async (userId: string): Promise<GroupRef[]> => (await deps.store.groupsOfUser(userId)).map((g) => ({ value: g.id, display: g.displayName }));
   return async (rec: UserRecord): Promise<ScimResource> =>
     project(userToScim(rec, url, withGroups ? await groupsOf(rec.id) : undefined), 'User', projection);
 }
@@ -43,7 +35,7 @@ export async function listUsers(deps: ScimRouteDeps, req: Request, parsed: Parse
   const page = await deps.store.listUsers(parsed.query);
   const toScim = userSerializer(deps, urlBase(req, deps), parsed.projection);
   const resources: ScimResource[] = [];
-  for (const rec of page.resources) resources.push(await toScim(rec)); // one at a time: the group-name cache is shared
+  for (const rec of page.resources) resources.push(await toScim(rec));
   return listResponse(resources, page.totalResults, parsed.query.startIndex);
 }
 
@@ -57,14 +49,14 @@ export function usersRoutes(deps: ScimRouteDeps): Router {
   router
     .route('/.search')
     .post(async (req, res) => {
-      res.json(await listUsers(deps, req, parseListParams(searchBodyParams(req.body), ['User'], limits)));
+      sendJson(res, 200, await listUsers(deps, req, parseListParams(searchBodyParams(req.body), ['User'], limits)));
     })
     .all(methodNotAllowed('POST'));
 
   router
     .route('/')
     .get(async (req, res) => {
-      res.json(await listUsers(deps, req, parseListParams(paramsOf(req), ['User'], limits)));
+      sendJson(res, 200, await listUsers(deps, req, parseListParams(paramsOf(req), ['User'], limits)));
     })
     .post(async (req, res) => {
       const data = normalizeUser(userBodyObject(req));

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler } from 'express';
-import type { Logger } from '../logger';
 import { createScimRouter, type ScimRouterDeps } from '../scim/router';
 
 export interface ReadyReport {
@@ -22,12 +21,16 @@ export interface AppDeps extends ScimRouterDeps {
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
- * The HTTP app: request ids (a child logger made only when a request logs more than its access line), one access line per request, /healthz, /readyz and
+ * The HTTP app: request ids (every line a request logs carries its requestId field; no logger per request), one
+ * access line per request, /healthz, /readyz and
  * the SCIM API at /scim/v2. No listen(): main.ts listens, supertest drives it in tests.
  */
 export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  // RFC 7644 §3.14: a resource's ETag is its version, W/"n" (route-kit sendResource), never a hash of the body;
+  // Express's own (a SHA-1 of every response body) is off.
+  app.set('etag', false);
   app.set('trust proxy', deps.config.server.trustProxy);
   app.set('query parser', 'simple'); // list-query.ts parses SCIM params itself; this keeps req.query flat
 
@@ -35,10 +38,7 @@ export function createApp(deps: AppDeps): express.Express {
     const given = req.get('x-request-id');
     const requestId = given && SANE_REQUEST_ID.test(given) ? given : randomUUID();
     res.locals.requestId = requestId;
-    // A child logger only when something logs beyond the access line (errors): none on the hot path.
-    let child: Logger | undefined;
-    Object.defineProperty(res.locals, 'logger', { get: () => (child ??= deps.logger.child({ requestId })), enumerable: true });
-    res.set('X-Request-Id', requestId);
+    res.setHeader('X-Request-Id', requestId);
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       // Path only: query strings carry filter values (user names), never worth a log line.
@@ -69,7 +69,7 @@ export function createApp(deps: AppDeps): express.Express {
     try {
       report = await deps.health.ready();
     } catch (err) {
-      (res.locals.logger as Logger).error('readiness check failed', { err: (err as Error).stack });
+      deps.logger.error('readiness check failed', { requestId: res.locals.requestId, err: (err as Error).stack });
       report = { ready: false, checks: { readiness: { ok: false, detail: 'check failed' } } };
     }
     const checks = Object.fromEntries(
@@ -85,7 +85,7 @@ export function createApp(deps: AppDeps): express.Express {
   });
   const fallback: ErrorRequestHandler = (err, _req, res, next) => {
     if (res.headersSent) return next(err);
-    (res.locals.logger as Logger).error('unhandled error', { err: err instanceof Error ? err.stack : String(err) });
+    deps.logger.error('unhandled error', { requestId: res.locals.requestId, err: err instanceof Error ? err.stack : String(err) });
     res.status(500).json({ error: `internal error; correlation id ${String(res.locals.requestId)}` });
   };
   app.use(fallback);

@@ -10,6 +10,7 @@ import {
   type Change,
   type GroupChange,
   type GroupData,
+  type GroupOfUser,
   type GroupRecord,
   type IdentitySnapshot,
   type IdentityStore,
@@ -272,8 +273,8 @@ export class MemoryIdentityStore implements IdentityStore {
     await this.audit.record(scimAudit(at, ctx, 'Group', id, g.data.displayName, 'deleted', attributeDiff(g.data, {})!));
   }
 
-  async groupsOfUser(userId: string): Promise<string[]> {
-    return this.groupIdsOf(userId);
+  async groupsOfUser(userId: string): Promise<GroupOfUser[]> {
+    return this.groupIdsOf(userId).map((id) => ({ id, displayName: this.groups.get(id)!.data.displayName }));
   }
 
   /** In group creation order. */

@@ -118,6 +118,12 @@ export interface Change {
   op: 'create' | 'replace' | 'patch' | 'delete';
 }
 
+/** A group a user is in (RFC 7643 §4.1.2 "groups": value and display). */
+export interface GroupOfUser {
+  id: string;
+  displayName: string;
+}
+
 export interface SnapshotGroup {
   id: string;
   displayName: string;
@@ -148,8 +154,8 @@ export interface IdentityStore {
   updateGroup(id: string, fn: (current: GroupRecord) => GroupChange, ctx: WriteContext, opts?: UpdateOptions): Promise<GroupRecord>;
   deleteGroup(id: string, ctx: WriteContext, opts?: WriteOptions): Promise<void>;
 
-  /** Ids of the groups a user belongs to. */
-  groupsOfUser(userId: string): Promise<string[]>;
+  /** The groups a user belongs to, in group creation order, with their names (one read for a User's "groups"). */
+  groupsOfUser(userId: string): Promise<GroupOfUser[]>;
 
   latestSeq(): Promise<number>;
   changesSince(seq: number, limit?: number): Promise<Change[]>;

@@ -170,7 +170,7 @@ export function runIdentityStoreContract(name: string, make: () => ContractSubje
           { value: z.id, display: 'zed' },
         ]);
         expect((await store.getGroup(g.id, { members: false }))!.members).toBeUndefined();
-        expect(await store.groupsOfUser(z.id)).toEqual([g.id]);
+        expect(await store.groupsOfUser(z.id)).toEqual([{ id: g.id, displayName: 'Admins' }]);
         await expect(store.createGroup({ displayName: 'ADMINS' }, [], ctx)).rejects.toThrow(ConflictError);
       });
 

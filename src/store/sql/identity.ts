@@ -7,6 +7,7 @@ import {
   type Change,
   type GroupChange,
   type GroupData,
+  type GroupOfUser,
   type GroupRecord,
   type IdentitySnapshot,
   type IdentityStore,
@@ -45,7 +46,7 @@ export const toGroup = (r: ResourceRow): GroupRecord => ({ id: r.id, data: JSON.
 /** 4 parameters a row: far below SQLite's 32,766 and PostgreSQL's 65,535 parameters per statement. */
 const EMAILS_PER_STATEMENT = 500;
 
-const GROUPS_OF_USER = 'SELECT m.group_id AS id FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.user_id = ? ORDER BY g.seq';
+const GROUPS_OF_USER = 'SELECT g.id, g.display_name FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.user_id = ? ORDER BY g.seq';
 
 /**
  * The identity store on SQL (SQLite or PostgreSQL, differences in dialect.ts). Every write is one journal
@@ -280,8 +281,8 @@ export class SqlIdentityStore implements IdentityStore {
     });
   }
 
-  async groupsOfUser(userId: string): Promise<string[]> {
-    return (await this.db.all<{ id: string }>(GROUPS_OF_USER, [userId])).map((r) => r.id);
+  async groupsOfUser(userId: string): Promise<GroupOfUser[]> {
+    return (await this.db.all<{ id: string; display_name: string }>(GROUPS_OF_USER, [userId])).map((r) => ({ id: r.id, displayName: r.display_name }));
   }
 
   async latestSeq(): Promise<number> {
