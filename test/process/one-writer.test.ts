@@ -109,8 +109,11 @@ describe('one writer per database', () => {
     // starts. (2 s left was flaky on a loaded machine: the lease could expire before serve had even started.)
     writeLease(s.db, { name: 'service', pid: 7, host: 'old-pod', expiresInMs: 6_000 });
     const next = await startServe({ DATABASE_PATH: s.db, LOG_LEVEL: 'warn' });
-    expect(next.stderr()).toMatch(/stopped renewing it; waiting for it to expire/);
-    next.child.kill('SIGTERM');
+    try {
+      expect(next.stderr()).toMatch(/stopped renewing it; waiting for it to expire/);
+    } finally {
+      next.child.kill('SIGTERM'); // also when the expectation fails: a failed test leaves no serve running
+    }
     expect(await next.exited).toBe(0);
   });
 
